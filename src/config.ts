@@ -1,0 +1,91 @@
+/**
+ * The service's configuration: one valibot schema over the environment, parsed once at boot,
+ * frozen. Every bad key is reported together, so an operator fixes them in one pass.
+ */
+import os from 'node:os'
+import path from 'node:path'
+import * as v from 'valibot'
+
+const int = (min: number, max: number, fallback: number) =>
+  v.optional(
+    v.pipe(
+      v.string(),
+      v.regex(/^\d+$/, 'must be a whole number'),
+      v.transform(Number),
+      v.minValue(min, `must be at least ${min}`),
+      v.maxValue(max, `must be at most ${max}`),
+    ),
+    String(fallback),
+  )
+
+const choice = <const T extends readonly [string, ...string[]]>(options: T, fallback: T[number]) =>
+  v.optional(v.picklist(options, `must be one of ${options.join(', ')}`), fallback)
+
+const text = (fallback: string) =>
+  v.optional(v.pipe(v.string(), v.minLength(1, 'must not be empty')), fallback)
+
+export const ConfigSchema = v.object({
+  PORT: int(0, 65535, 8080),
+  HOST: text('0.0.0.0'),
+  DATABASE_URL: v.optional(
+    v.pipe(
+      v.string(),
+      v.regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL'),
+      v.url('must be a valid URL'),
+    ),
+  ),
+  DATA_DIR: text('data'),
+  SHARDS: int(1, 64, Math.max(1, Math.min(4, os.availableParallelism()))),
+  BATCH_MAX_EVENTS: int(1, 100_000, 5000),
+  FLUSH_INTERVAL_MS: int(0, 10_000, 0),
+  QUEUE_MAX_EVENTS: int(1, 10_000_000, 200_000),
+  BODY_LIMIT_BYTES: int(1024, 1024 ** 3, 10 * 1024 ** 2),
+  MAX_EVENTS_PER_REQUEST: int(1, 1_000_000, 10_000),
+  ACK_MODE: choice(['durable', 'async'], 'durable'),
+  LOG_LEVEL: choice(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'info'),
+  DB_TIMEOUT_MS: int(100, 600_000, 10_000),
+  DB_RETRY_MS: int(0, 600_000, 10_000),
+  SHUTDOWN_TIMEOUT_MS: int(100, 600_000, 30_000),
+  INSTANCE_ID: v.optional(v.pipe(v.string(), v.minLength(1), v.maxLength(200))),
+})
+
+type Env = v.InferOutput<typeof ConfigSchema>
+export type AckMode = Env['ACK_MODE']
+
+export interface Config extends Readonly<Env> {
+  /** Absolute data folder; the embedded database lives in `<dataDir>/db`. */
+  readonly dataDir: string
+  /** Names this process's counter rows, so replicas on one database never contend. */
+  readonly instanceId: string
+}
+
+export class ConfigError extends Error {
+  readonly code = 'ERR_CONFIG'
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`)
+  }
+}
+
+/** Reads the keys the schema knows from `env`; empty values count as unset. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const input: Record<string, string> = {}
+  for (const key of Object.keys(ConfigSchema.entries)) {
+    const value = env[key]
+    if (value !== undefined && value !== '') input[key] = value
+  }
+  const result = v.safeParse(ConfigSchema, input, { abortPipeEarly: true })
+  if (!result.success) {
+    throw new ConfigError(
+      result.issues.map((issue) => {
+        const key = v.getDotPath(issue) ?? '?'
+        return `${key}=${JSON.stringify(input[key])}: ${issue.message}`
+      }),
+    )
+  }
+  const out = result.output
+  return Object.freeze({
+    ...out,
+    dataDir: path.resolve(out.DATA_DIR),
+    instanceId: out.INSTANCE_ID ?? `${os.hostname()}:${out.PORT}`,
+  })
+}

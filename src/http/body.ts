@@ -1,0 +1,38 @@
+/**
+ * Reads a request body under a size cap. A declared `Content-Length` over the cap is refused
+ * before any byte is read; a chunked or lying body is refused as soon as it crosses the cap, so
+ * an oversized body is never buffered whole. uWebSockets.js reuses each chunk's memory after the
+ * callback, so chunks are copied.
+ */
+import type { HttpRequest } from 'uWebSockets.js'
+import type { Exchange } from './respond.js'
+
+export function readBody(
+  ex: Exchange,
+  req: HttpRequest,
+  limitBytes: number,
+  onBody: (body: Uint8Array) => void,
+): void {
+  const declared = req.getHeader('content-length')
+  if (declared !== '' && Number(declared) > limitBytes) {
+    tooLarge(ex, limitBytes)
+    return
+  }
+  const chunks: Buffer[] = []
+  let size = 0
+  ex.res.onData((chunk, isLast) => {
+    if (ex.settled) return
+    size += chunk.byteLength
+    if (size > limitBytes) {
+      tooLarge(ex, limitBytes)
+      return
+    }
+    chunks.push(Buffer.from(chunk.slice(0)))
+    if (isLast) onBody(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size))
+  })
+}
+
+function tooLarge(ex: Exchange, limitBytes: number): void {
+  // close the connection: the rest of the body is not worth reading
+  ex.error(413, 'body_too_large', `request body exceeds ${limitBytes} bytes`, {}, true)
+}

@@ -1,0 +1,42 @@
+/** Query-string parameters, validated with the same valibot conventions as events. */
+import * as v from 'valibot'
+import { MAX_FIELD_LENGTH } from '../ingest/event.js'
+
+export const MAX_PAGE = 10_000
+export const DEFAULT_PAGE = 1_000
+
+const whole = (min: number, max: number) =>
+  v.pipe(
+    v.string(),
+    v.regex(/^\d{1,15}$/, 'must be a whole number'),
+    v.transform(Number),
+    v.minValue(min, `must be at least ${min}`),
+    v.maxValue(max, `must be at most ${max}`),
+  )
+
+export const EventsQuerySchema = v.object({
+  topic: v.optional(v.pipe(v.string(), v.minLength(1), v.maxLength(MAX_FIELD_LENGTH))),
+  limit: v.optional(whole(1, MAX_PAGE), String(DEFAULT_PAGE)),
+  after: v.optional(whole(0, Number.MAX_SAFE_INTEGER), '0'),
+})
+
+export const PublishQuerySchema = v.object({
+  ack: v.optional(v.picklist(['async', 'durable'], 'must be async or durable')),
+})
+
+/** Repeated keys are refused rather than silently resolved one way or the other. */
+export function parseQuery<S extends v.GenericSchema>(
+  schema: S,
+  raw: string,
+): { ok: true; value: v.InferOutput<S> } | { ok: false; message: string } {
+  const params = new URLSearchParams(raw)
+  const input: Record<string, string> = {}
+  for (const [key, value] of params) {
+    if (key in input) return { ok: false, message: `parameter ${key} is given more than once` }
+    input[key] = value
+  }
+  const result = v.safeParse(schema, input)
+  if (result.success) return { ok: true, value: result.output }
+  const issue = result.issues[0]
+  return { ok: false, message: `${v.getDotPath(issue) ?? 'query'} ${issue.message}` }
+}

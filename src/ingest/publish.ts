@@ -1,0 +1,46 @@
+/**
+ * Publishing, independent of HTTP: validate a body, admit its events to the pipeline, and, for
+ * a durable acknowledgement, wait until every one is committed.
+ */
+import type { AckMode } from '../config.js'
+import type { Stored, Ticket } from '../pipeline/ticket.js'
+import type { EdgeCounters } from '../stats/stats.js'
+import type { Event } from './event.js'
+import { parsePublishBody, type Rejection } from './request.js'
+
+export type PublishResult =
+  | { kind: 'rejected'; rejection: Rejection }
+  | { kind: 'busy'; message: string }
+  | { kind: 'queued'; accepted: number }
+  | { kind: 'stored'; stored: Stored }
+  | { kind: 'failed'; message: string }
+
+export interface Pipeline {
+  admit(events: readonly Event[]): Ticket | null
+}
+
+export class Publisher {
+  constructor(
+    private readonly pipeline: Pipeline,
+    private readonly edge: EdgeCounters,
+    private readonly maxEventsPerRequest: number,
+  ) {}
+
+  async publish(body: Uint8Array, ack: AckMode): Promise<PublishResult> {
+    const parsed = parsePublishBody(body, this.maxEventsPerRequest)
+    if (!parsed.ok) {
+      this.edge.rejected += parsed.rejection.events
+      return { kind: 'rejected', rejection: parsed.rejection }
+    }
+    const ticket = this.pipeline.admit(parsed.events)
+    if (ticket === null) {
+      return { kind: 'busy', message: 'queues are full; retry after the indicated delay' }
+    }
+    if (ack === 'async') return { kind: 'queued', accepted: ticket.accepted }
+    try {
+      return { kind: 'stored', stored: await ticket.done }
+    } catch (error) {
+      return { kind: 'failed', message: (error as Error).message }
+    }
+  }
+}

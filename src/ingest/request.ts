@@ -1,0 +1,95 @@
+/**
+ * Turns a publish body into validated events, all or nothing. Bad input is a value (a
+ * `Rejection` with an HTTP status and a stable code), never an exception.
+ */
+import * as v from 'valibot'
+import { EventSchema, type Event } from './event.js'
+
+export interface Issue {
+  index: number
+  path: string
+  message: string
+}
+
+/** `events` is how many events the request is refused with; a body that does not parse counts one. */
+export type Rejection =
+  | { status: 400; error: 'malformed_json' | 'invalid_body'; message: string; events: 1 }
+  | { status: 413; error: 'too_many_events'; message: string; events: number }
+  | { status: 422; error: 'validation'; message: string; events: number; issues: Issue[] }
+
+export type Parsed = { ok: true; events: Event[] } | { ok: false; rejection: Rejection }
+
+/** Stops collecting issues here: a hostile batch must not make the error response huge. */
+const MAX_ISSUES = 100
+
+const utf8 = new TextDecoder('utf-8', { fatal: true })
+
+export function parsePublishBody(body: Uint8Array, maxEvents: number): Parsed {
+  let document: unknown
+  try {
+    document = JSON.parse(utf8.decode(body))
+  } catch (error) {
+    const reason = error instanceof SyntaxError ? error.message : 'body is not valid UTF-8'
+    return fail({ status: 400, error: 'malformed_json', message: `malformed JSON: ${reason}`, events: 1 })
+  }
+  const items = unwrap(document)
+  if (items === null) {
+    return fail({
+      status: 400,
+      error: 'invalid_body',
+      message: 'body must be an event object, an array of events, or {"events": [...]}',
+      events: 1,
+    })
+  }
+  if (items.length > maxEvents) {
+    return fail({
+      status: 413,
+      error: 'too_many_events',
+      message: `a request may carry at most ${maxEvents} events, this one has ${items.length}`,
+      events: items.length,
+    })
+  }
+  return validate(items)
+}
+
+function unwrap(document: unknown): unknown[] | null {
+  if (Array.isArray(document)) return document
+  if (typeof document !== 'object' || document === null) return null
+  const events = (document as { events?: unknown }).events
+  if (events === undefined) return [document]
+  return Array.isArray(events) ? events : null
+}
+
+function validate(items: unknown[]): Parsed {
+  const events: Event[] = new Array(items.length)
+  const issues: Issue[] = []
+  let rejected = 0
+  for (let index = 0; index < items.length; index++) {
+    const result = v.safeParse(EventSchema, items[index])
+    if (result.success) {
+      events[index] = result.output
+      continue
+    }
+    rejected++
+    for (const issue of result.issues) {
+      if (issues.length === MAX_ISSUES) break
+      issues.push({ index, path: v.getDotPath(issue) ?? '', message: describe(issue) })
+    }
+  }
+  if (rejected === 0) return { ok: true, events }
+  return fail({
+    status: 422,
+    error: 'validation',
+    message: `${rejected} of ${items.length} events are invalid; none was accepted`,
+    events: items.length,
+    issues,
+  })
+}
+
+/** valibot words a missing key as a type mismatch; producers understand "is required" better. */
+function describe(issue: v.BaseIssue<unknown>): string {
+  if (issue.type !== 'object') return issue.message
+  return issue.path === undefined ? 'must be an event object' : 'is required'
+}
+
+const fail = (rejection: Rejection): Parsed => ({ ok: false, rejection })

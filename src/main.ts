@@ -1,0 +1,179 @@
+/**
+ * Composition root: config → log → database → shards → HTTP, and the shutdown order in reverse.
+ *
+ *   client ─POST─▶ HttpServer ─body─▶ Publisher (JSON.parse + valibot)
+ *                                        │ events split by hash(topic, event_id)
+ *                                        ▼
+ *                  Shard 0 … Shard N-1   (main-thread queue, group commit)
+ *                                        │ COPY rows as one string
+ *                                        ▼
+ *                  worker thread per shard ─▶ PostgreSQL: COPY staging → merge → counters
+ */
+import { ConfigError, loadConfig, type Config } from './config.js'
+import { connect, type Sql } from './db/connect.js'
+import { startEmbedded, type Embedded } from './db/embedded.js'
+import { migrate } from './db/migrate.js'
+import { ping, readCounters, readEvents } from './db/read.js'
+import { describeTarget, type DbTarget } from './db/target.js'
+import { HttpServer } from './http/server.js'
+import { Publisher } from './ingest/publish.js'
+import { createLogger, type Logger } from './log.js'
+import { Shards } from './pipeline/shards.js'
+import { EdgeCounters, snapshot } from './stats/stats.js'
+import { loadUws } from './uws.js'
+
+export interface Running {
+  port: number
+  stop(): Promise<void>
+}
+
+export async function start(config: Config, log: Logger): Promise<Running> {
+  const uws = loadUws()
+  let embedded: Embedded | null = null
+  let target: DbTarget
+  if (config.DATABASE_URL !== undefined) {
+    target = { kind: 'url', url: config.DATABASE_URL }
+  } else {
+    embedded = await startEmbedded(config.dataDir, log)
+    target = embedded.target
+  }
+  const sql = connect(target, {
+    max: 4,
+    connectTimeoutS: Math.ceil(config.DB_TIMEOUT_MS / 1000),
+    onnotice: (notice) => log.warn({ notice: notice.message }, 'postgres notice'),
+  })
+  try {
+    const applied = await migrate(sql)
+    const edge = new EdgeCounters()
+    const shards = new Shards({
+      shards: config.SHARDS,
+      batchMaxEvents: config.BATCH_MAX_EVENTS,
+      flushIntervalMs: config.FLUSH_INTERVAL_MS,
+      queueMaxEvents: config.QUEUE_MAX_EVENTS,
+      worker: {
+        target,
+        instanceId: config.instanceId,
+        attemptTimeoutMs: config.DB_TIMEOUT_MS,
+        retryMs: config.DB_RETRY_MS,
+      },
+      log,
+    })
+    const stats = () =>
+      snapshot(
+        {
+          counters: () => readCounters(sql),
+          inFlight: () => shards.inFlight,
+          shards: () => shards.stats(),
+        },
+        edge,
+      )
+    const loaded = await stats()
+    const publisher = new Publisher(shards, edge, config.MAX_EVENTS_PER_REQUEST)
+    const server = new HttpServer(
+      uws,
+      {
+        publish: (body, ack) => publisher.publish(body, ack),
+        events: (query) => readEvents(sql, query),
+        stats,
+        ready: () => readiness(sql, shards, config.DB_TIMEOUT_MS),
+      },
+      {
+        host: config.HOST,
+        port: config.PORT,
+        bodyLimitBytes: config.BODY_LIMIT_BYTES,
+        ackMode: config.ACK_MODE,
+        log,
+      },
+    )
+    const port = await server.listen()
+    log.info(
+      {
+        uws: uws.implementation,
+        host: config.HOST,
+        port,
+        shards: config.SHARDS,
+        ack: config.ACK_MODE,
+        database: describeTarget(target),
+        migrations_applied: applied,
+        state: {
+          stored_events: loaded.unique_processed,
+          duplicate_dropped: loaded.duplicate_dropped,
+          topics: loaded.topics.length,
+        },
+      },
+      `listening on ${config.HOST}:${port} (uWebSockets.js ${uws.implementation}, ${config.SHARDS} shards); state loaded from the store: ${loaded.unique_processed} events, ${loaded.duplicate_dropped} duplicates`,
+    )
+    if (uws.implementation !== 'native') {
+      log.warn('uWebSockets.js native binary did not load: running the slow JS fallback')
+    }
+    return {
+      port,
+      async stop() {
+        await server.close()
+        await shards.close()
+        await sql.end({ timeout: 5 })
+        await embedded?.stop()
+      },
+    }
+  } catch (error) {
+    await sql.end({ timeout: 0 })
+    await embedded?.stop()
+    throw error
+  }
+}
+
+async function readiness(sql: Sql, shards: Shards, timeoutMs: number) {
+  const database = await Promise.race([
+    ping(sql).then(() => true),
+    new Promise<boolean>((resolve) => setTimeout(resolve, Math.min(timeoutMs, 2000), false).unref()),
+  ]).catch(() => false)
+  const workers = shards.workersUp
+  return { ready: database && workers, checks: { database, workers } }
+}
+
+async function main(): Promise<void> {
+  let config: Config
+  try {
+    config = loadConfig()
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error
+    process.stderr.write(`pubsub-aggregator: ${error.message}\n`)
+    process.exit(2)
+  }
+  const log = createLogger(config.LOG_LEVEL)
+  let running: Running
+  try {
+    running = await start(config, log)
+  } catch (error) {
+    log.fatal({ err: error }, 'start-up failed')
+    process.exit(1)
+  }
+  let stopping = false
+  const shutdown = (signal: NodeJS.Signals) => {
+    if (stopping) {
+      log.warn({ signal }, 'second signal: exiting without draining')
+      process.exit(130)
+    }
+    stopping = true
+    log.info({ signal }, 'shutting down: draining accepted events')
+    const force = setTimeout(() => {
+      log.error({ timeoutMs: config.SHUTDOWN_TIMEOUT_MS }, 'shutdown timed out; exiting')
+      process.exit(1)
+    }, config.SHUTDOWN_TIMEOUT_MS)
+    force.unref()
+    running.stop().then(
+      () => {
+        log.info('stopped cleanly')
+        process.exit(0)
+      },
+      (error: unknown) => {
+        log.error({ err: error }, 'shutdown failed')
+        process.exit(1)
+      },
+    )
+  }
+  process.on('SIGTERM', shutdown)
+  process.on('SIGINT', shutdown)
+}
+
+await main()

@@ -1,0 +1,28 @@
+/** What crosses the thread boundary between a shard and its worker: plain strings and numbers. */
+import type { DbTarget } from '../db/target.js'
+
+export interface WorkerConfig {
+  target: DbTarget
+  instanceId: string
+  shard: number
+  /** Bound on one flush attempt (COPY + merge + commit). */
+  attemptTimeoutMs: number
+  /** How long transient failures are retried before the batch fails. */
+  retryMs: number
+}
+
+export interface FlushTask {
+  /** COPY text rows, each starting with the id of the part (request share) it belongs to. */
+  rows: string
+  /** Ask the merge to name the stored keys (only for `debug` logs). */
+  listSaved: boolean
+}
+
+export interface FlushResult {
+  /** Flat pairs: part id, how many of its events were stored (the rest were duplicates). */
+  inserted: number[]
+  /** The key of every stored event, when `listSaved` was set. */
+  saved: [topic: string, eventId: string][]
+  attempts: number
+  ms: number
+}

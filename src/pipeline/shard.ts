@@ -1,0 +1,202 @@
+/**
+ * One shard: a queue of parts in the main thread and a single worker thread that stores them.
+ *
+ * States: idle (nothing queued) → scheduled (a flush is due, after `FLUSH_INTERVAL_MS` linger)
+ * → flushing (one batch at the worker). When a batch settles the shard flushes again at once if
+ * parts are waiting, so under load each batch carries whatever queued while the previous one
+ * committed: group commit without a timer.
+ *
+ * Piscina balances tasks by load, not by key, so each shard has its own one-thread pool; atomics
+ * are off so the worker's socket and timers keep running between tasks.
+ */
+import { fileURLToPath } from 'node:url'
+import { Piscina } from 'piscina'
+import type { Logger } from '../log.js'
+import type { FlushResult, FlushTask, WorkerConfig } from './protocol.js'
+import { BatchFailed, type Part } from './ticket.js'
+
+const WORKER_FILE = fileURLToPath(new URL('../../workers/flush.js', import.meta.url))
+
+export interface ShardOptions {
+  batchMaxEvents: number
+  flushIntervalMs: number
+  worker: WorkerConfig
+  log: Logger
+}
+
+export interface ShardStats {
+  shard: number
+  queue_depth: number
+  batching: number
+  batches: number
+  events: number
+  failed_batches: number
+  failed_events: number
+  last_batch_ms: number | null
+  worker_up: boolean
+}
+
+export class Shard {
+  readonly index: number
+  /** Events waiting in the queue, not yet handed to the worker. */
+  queued = 0
+  /** Events in the batch the worker is storing now. */
+  private batching = 0
+
+  get inFlight(): number {
+    return this.queued + this.batching
+  }
+  private queue: Part[] = []
+  private timer: NodeJS.Timeout | NodeJS.Immediate | null = null
+  private busy = false
+  private idleWaiters: (() => void)[] = []
+  private batches = 0
+  private events = 0
+  private failedBatches = 0
+  private failedEvents = 0
+  private lastBatchMs: number | null = null
+  private readonly pool: Piscina<FlushTask, FlushResult>
+  private readonly log: Logger
+
+  constructor(private readonly options: ShardOptions) {
+    this.index = options.worker.shard
+    this.log = options.log.child({ shard: this.index })
+    this.pool = new Piscina({
+      filename: WORKER_FILE,
+      name: 'default',
+      minThreads: 1,
+      maxThreads: 1,
+      idleTimeout: Infinity,
+      atomics: 'disabled',
+      workerData: options.worker,
+    })
+    // A worker that dies between batches: Piscina replaces it; nothing was pending.
+    this.pool.on('error', (error: Error) => {
+      this.log.error({ err: error }, 'worker thread died while idle; replaced')
+    })
+  }
+
+  enqueue(part: Part): void {
+    this.queue.push(part)
+    this.queued += part.events
+    this.schedule()
+  }
+
+  /** Resolves once nothing is queued or being stored. */
+  idle(): Promise<void> {
+    if (!this.busy && this.queue.length === 0) return Promise.resolve()
+    return new Promise((resolve) => this.idleWaiters.push(resolve))
+  }
+
+  async close(): Promise<void> {
+    await this.idle()
+    await this.pool.destroy()
+  }
+
+  stats(): ShardStats {
+    return {
+      shard: this.index,
+      queue_depth: this.queued,
+      batching: this.batching,
+      batches: this.batches,
+      events: this.events,
+      failed_batches: this.failedBatches,
+      failed_events: this.failedEvents,
+      last_batch_ms: this.lastBatchMs,
+      worker_up: this.workerUp,
+    }
+  }
+
+  get workerUp(): boolean {
+    return this.pool.threads.length > 0
+  }
+
+  private schedule(): void {
+    if (this.busy || this.timer !== null || this.queue.length === 0) return
+    const run = () => {
+      this.timer = null
+      void this.flush()
+    }
+    this.timer =
+      this.options.flushIntervalMs > 0
+        ? setTimeout(run, this.options.flushIntervalMs)
+        : setImmediate(run)
+  }
+
+  private take(): Part[] {
+    const max = this.options.batchMaxEvents
+    let count = 0
+    let n = 0
+    while (n < this.queue.length && (n === 0 || count + this.queue[n]!.events <= max)) {
+      count += this.queue[n++]!.events
+    }
+    return this.queue.splice(0, n)
+  }
+
+  private async flush(): Promise<void> {
+    this.busy = true
+    const parts = this.take()
+    let events = 0
+    for (const part of parts) events += part.events
+    this.queued -= events
+    this.batching = events
+    const listSaved = this.log.isLevelEnabled('debug')
+    if (listSaved) logEach(this.log, parts, 'Processing event')
+    try {
+      const result = await this.pool.run({ rows: parts.map((p) => p.rows).join(''), listSaved })
+      this.settle(parts, result)
+      this.batches++
+      this.events += events
+      this.lastBatchMs = Math.round(result.ms * 10) / 10
+      const unique = sumStored(result.inserted)
+      this.log.info(
+        { events, unique, duplicates: events - unique, ms: this.lastBatchMs, attempts: result.attempts },
+        'batch committed',
+      )
+      if (listSaved) logOutcome(this.log, parts, result.saved)
+    } catch (cause) {
+      this.failedBatches++
+      this.failedEvents += events
+      const error = new BatchFailed(`storing a batch failed: ${(cause as Error).message}`, { cause })
+      this.log.error({ err: cause, events, parts: parts.length }, 'batch failed; its requests get 503')
+      for (const part of parts) part.ticket.partFailed(error)
+    } finally {
+      this.batching = 0
+      this.busy = false
+      if (this.queue.length > 0) this.schedule()
+      else for (const wake of this.idleWaiters.splice(0)) wake()
+    }
+  }
+
+  private settle(parts: Part[], result: FlushResult): void {
+    const stored = new Map<number, number>()
+    for (let i = 0; i < result.inserted.length; i += 2) {
+      stored.set(result.inserted[i]!, result.inserted[i + 1]!)
+    }
+    for (const part of parts) part.ticket.partStored(stored.get(part.id) ?? 0)
+  }
+}
+
+function sumStored(inserted: number[]): number {
+  let sum = 0
+  for (let i = 1; i < inserted.length; i += 2) sum += inserted[i]!
+  return sum
+}
+
+function logEach(log: Logger, parts: Part[], msg: string): void {
+  for (const part of parts) {
+    for (const [topic, event_id] of part.keys ?? []) log.debug({ topic, event_id }, msg)
+  }
+}
+
+function logOutcome(log: Logger, parts: Part[], saved: FlushResult['saved']): void {
+  const stored = new Set(saved.map(([topic, id]) => `${topic}\u0000${id}`))
+  for (const part of parts) {
+    for (const [topic, event_id] of part.keys ?? []) {
+      const key = `${topic}\u0000${event_id}`
+      // the first occurrence in the batch was stored; any later one is a duplicate
+      const wasStored = stored.delete(key)
+      log.debug({ topic, event_id }, wasStored ? 'Saved to DB' : 'Duplicate dropped')
+    }
+  }
+}

@@ -1,0 +1,102 @@
+/**
+ * The pipeline's front door: admits a validated request if the queues have room, splits its
+ * events by key into per-shard parts, and hands back a ticket that settles when they are stored.
+ */
+import { copyRow } from '../db/copy-text.js'
+import type { Event } from '../ingest/event.js'
+import type { Logger } from '../log.js'
+import type { WorkerConfig } from './protocol.js'
+import { shardOf } from './route.js'
+import { Shard, type ShardStats } from './shard.js'
+import { Part, Ticket } from './ticket.js'
+
+export interface ShardsOptions {
+  shards: number
+  batchMaxEvents: number
+  flushIntervalMs: number
+  queueMaxEvents: number
+  worker: Omit<WorkerConfig, 'shard'>
+  log: Logger
+}
+
+export class Shards {
+  private readonly shards: Shard[]
+  private nextPartId = 1
+
+  constructor(private readonly options: ShardsOptions) {
+    this.shards = Array.from(
+      { length: options.shards },
+      (_, shard) =>
+        new Shard({
+          batchMaxEvents: options.batchMaxEvents,
+          flushIntervalMs: options.flushIntervalMs,
+          worker: { ...options.worker, shard },
+          log: options.log,
+        }),
+    )
+  }
+
+  get queued(): number {
+    let sum = 0
+    for (const shard of this.shards) sum += shard.queued
+    return sum
+  }
+
+  /** Accepted events not yet settled: queued, or in a batch being stored. */
+  get inFlight(): number {
+    let sum = 0
+    for (const shard of this.shards) sum += shard.inFlight
+    return sum
+  }
+
+  /** `null` when the queues cannot take these events now (the caller answers 503). */
+  admit(events: readonly Event[]): Ticket | null {
+    if (this.queued + events.length > this.options.queueMaxEvents) return null
+    const ticket = new Ticket(events.length)
+    const n = this.shards.length
+    const rows: string[] = new Array(n).fill('')
+    const counts: number[] = new Array(n).fill(0)
+    const ids: number[] = new Array(n).fill(0)
+    const debug = this.options.log.isLevelEnabled('debug')
+    const keys: [string, string][][] | null = debug ? Array.from({ length: n }, () => []) : null
+    for (const event of events) {
+      const s = shardOf(event.topic, event.event_id, n)
+      if (counts[s] === 0) ids[s] = this.nextPartId++
+      rows[s] += `${ids[s]}\t${copyRow([event.topic, event.event_id, event.timestamp, event.source, JSON.stringify(event.payload)])}`
+      keys?.[s]!.push([event.topic, event.event_id])
+      if (debug) this.options.log.debug({ topic: event.topic, event_id: event.event_id }, 'Enqueued event')
+      if (++counts[s]! === this.options.batchMaxEvents) this.send(s, ticket, ids, rows, counts, keys)
+    }
+    for (let s = 0; s < n; s++) if (counts[s]! > 0) this.send(s, ticket, ids, rows, counts, keys)
+    ticket.seal()
+    return ticket
+  }
+
+  private send(
+    s: number,
+    ticket: Ticket,
+    ids: number[],
+    rows: string[],
+    counts: number[],
+    keys: [string, string][][] | null,
+  ): void {
+    ticket.addPart()
+    this.shards[s]!.enqueue(new Part(ids[s]!, ticket, rows[s]!, counts[s]!, keys?.[s] ?? null))
+    rows[s] = ''
+    counts[s] = 0
+    if (keys !== null) keys[s] = []
+  }
+
+  stats(): ShardStats[] {
+    return this.shards.map((shard) => shard.stats())
+  }
+
+  get workersUp(): boolean {
+    return this.shards.every((shard) => shard.workerUp)
+  }
+
+  /** Waits until every accepted event is stored or failed, then stops the workers. */
+  async close(): Promise<void> {
+    await Promise.all(this.shards.map((shard) => shard.close()))
+  }
+}
