@@ -1,0 +1,36 @@
+import t from 'tap'
+import { ConfigError, loadConfig } from '../src/config.js'
+import { runToExit } from './helpers/server.js'
+
+t.test('defaults apply when the environment is empty', async (t) => {
+  const config = loadConfig({})
+  t.equal(config.PORT, 8080)
+  t.equal(config.ACK_MODE, 'durable')
+  t.equal(config.FLUSH_INTERVAL_MS, 0)
+  t.equal(config.DATABASE_URL, undefined)
+  t.ok(config.dataDir.endsWith('data'))
+  t.ok(Object.isFrozen(config))
+})
+
+t.test('every bad key is reported at once', async (t) => {
+  try {
+    loadConfig({ PORT: '99999', SHARDS: 'two', ACK_MODE: 'sometimes', DATABASE_URL: 'mysql://x' })
+    t.fail('expected a ConfigError')
+  } catch (error) {
+    t.ok(error instanceof ConfigError)
+    const message = (error as Error).message
+    for (const key of ['PORT', 'SHARDS', 'ACK_MODE', 'DATABASE_URL']) t.match(message, key)
+  }
+})
+
+t.test('empty values count as unset', async (t) => {
+  t.equal(loadConfig({ PORT: '', LOG_LEVEL: '' }).PORT, 8080)
+})
+
+t.test('the service exits non-zero with a clear message on bad configuration', async (t) => {
+  const { code, output } = await runToExit({ SHARDS: '0', BATCH_MAX_EVENTS: 'lots' })
+  t.equal(code, 2)
+  t.match(output, /invalid configuration/)
+  t.match(output, /SHARDS="0": must be at least 1/)
+  t.match(output, /BATCH_MAX_EVENTS="lots": must be a whole number/)
+})

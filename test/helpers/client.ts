@@ -1,0 +1,78 @@
+/** A small JSON client for the aggregator's API, and event factories. */
+export interface TestEvent {
+  topic: string
+  event_id: string
+  timestamp: string
+  source: string
+  payload?: unknown
+}
+
+let counter = 0
+
+export function event(overrides: Partial<TestEvent> = {}): TestEvent {
+  counter++
+  return {
+    topic: 'payment.notification',
+    event_id: `evt-${process.pid}-${counter}-${Math.random().toString(36).slice(2, 8)}`,
+    timestamp: '2025-10-21T10:00:00.000Z',
+    source: 'payment-gateway-A',
+    payload: { content: `Transaction ${counter} ok`, metadata: { amount: 500000 } },
+    ...overrides,
+  }
+}
+
+export interface Reply<T = unknown> {
+  status: number
+  headers: Headers
+  body: T
+}
+
+export async function post<T = Record<string, unknown>>(
+  base: string,
+  path: string,
+  body: unknown,
+  headers: Record<string, string> = { 'content-type': 'application/json' },
+): Promise<Reply<T>> {
+  // bytes, not a string: fetch would add `Content-Type: text/plain` to a string body
+  const bytes =
+    body instanceof Uint8Array
+      ? body
+      : new TextEncoder().encode(typeof body === 'string' ? body : JSON.stringify(body))
+  const res = await fetch(base + path, { method: 'POST', headers, body: bytes })
+  return { status: res.status, headers: res.headers, body: (await res.json()) as T }
+}
+
+export async function get<T = Record<string, unknown>>(base: string, path: string): Promise<Reply<T>> {
+  const res = await fetch(base + path)
+  return { status: res.status, headers: res.headers, body: (await res.json()) as T }
+}
+
+export interface StatsBody {
+  received: number
+  unique_processed: number
+  duplicate_dropped: number
+  rejected: number
+  failed: number
+  in_flight: number
+  topics: string[]
+  topic_counts: Record<string, number>
+  uptime: number
+  started_at: string
+  shards: { shard: number; queue_depth: number; batches: number; events: number }[]
+}
+
+export const stats = async (base: string) => (await get<StatsBody>(base, '/stats')).body
+
+/** Polls `/stats` until `done` holds (bounded), for asynchronous acknowledgements. */
+export async function waitForStats(
+  base: string,
+  done: (s: StatsBody) => boolean,
+  timeoutMs = 20_000,
+): Promise<StatsBody> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const s = await stats(base)
+    if (done(s) || Date.now() > deadline) return s
+    await new Promise((r) => setTimeout(r, 50))
+  }
+}

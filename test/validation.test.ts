@@ -1,0 +1,137 @@
+import t from 'tap'
+import { parsePublishBody } from '../src/ingest/request.js'
+import { timestampProblem } from '../src/ingest/event.js'
+
+const enc = (value: unknown) =>
+  new TextEncoder().encode(typeof value === 'string' ? value : JSON.stringify(value))
+
+const valid = {
+  topic: 'payment.notification',
+  event_id: '3832d20e7-unique-payment-101',
+  timestamp: '2025-10-21T10:00:00.000Z',
+  source: 'payment-gateway-A',
+  payload: { content: 'Transaction ok for user 456', metadata: { amount: 500000 } },
+}
+
+const rejection = (body: unknown, max = 100) => {
+  const parsed = parsePublishBody(enc(body), max)
+  if (parsed.ok) throw new Error('expected a rejection')
+  return parsed.rejection
+}
+
+t.test('a single event, a bare array and {"events": [...]} are all accepted', async (t) => {
+  for (const body of [valid, [valid, valid], { events: [valid] }]) {
+    const parsed = parsePublishBody(enc(body), 100)
+    t.ok(parsed.ok, JSON.stringify(body).slice(0, 40))
+  }
+})
+
+t.test('payload defaults to {} and unknown top-level fields are ignored', async (t) => {
+  const { payload: _p, ...bare } = valid
+  const parsed = parsePublishBody(enc({ ...bare, extra: 1 }), 100)
+  t.ok(parsed.ok)
+  if (parsed.ok) t.same(parsed.events[0], { ...bare, payload: {} })
+})
+
+t.test('a missing event_id is rejected with 422 naming the field', async (t) => {
+  const { event_id: _e, ...missing } = valid
+  const r = rejection(missing)
+  t.equal(r.status, 422)
+  if (r.status === 422) t.same(r.issues, [{ index: 0, path: 'event_id', message: 'is required' }])
+})
+
+t.test('one invalid event rejects the whole batch and reports its index', async (t) => {
+  const r = rejection([valid, { ...valid, topic: '' }, valid])
+  t.equal(r.status, 422)
+  t.equal(r.events, 3)
+  if (r.status === 422) t.equal(r.issues[0]?.index, 1)
+})
+
+t.test('wrong types, empty and overlong strings are each rejected', async (t) => {
+  const cases: [string, unknown][] = [
+    ['topic', 7],
+    ['event_id', null],
+    ['source', ''],
+    ['topic', 'x'.repeat(256)],
+    ['timestamp', 1700000000],
+    ['payload', [1, 2]],
+    ['payload', 'text'],
+    ['payload', null],
+  ]
+  for (const [field, value] of cases) {
+    const r = rejection({ ...valid, [field]: value })
+    t.equal(r.status, 422, `${field}=${JSON.stringify(value)?.slice(0, 20)}`)
+    if (r.status === 422) t.equal(r.issues[0]?.path, field)
+  }
+  t.ok(parsePublishBody(enc({ ...valid, topic: 'x'.repeat(255) }), 100).ok, '255 chars is fine')
+})
+
+t.test('timestamps must be ISO 8601 with a zone and a real date inside timestamptz', async (t) => {
+  for (const good of [
+    '2025-10-21T10:00:00Z',
+    '2025-10-21T10:00:00.123456+05:30',
+    '2024-02-29T23:59:59-0800',
+    '0001-01-01T00:00:00Z',
+    '9999-12-31T23:59:59.999Z',
+  ]) {
+    t.equal(timestampProblem(good), null, good)
+  }
+  for (const bad of [
+    '21/10/2025',
+    '2025-10-21',
+    '2025-10-21T10:00:00',
+    '2025-02-29T10:00:00Z',
+    '2025-13-01T10:00:00Z',
+    '2025-10-21T24:00:00Z',
+    '2025-10-21T10:00:00+16:00',
+    '0000-01-01T00:00:00Z',
+    '+275760-09-13T00:00:00Z',
+    '99999-01-01T00:00:00Z',
+    'not a date',
+  ]) {
+    t.not(timestampProblem(bad), null, bad)
+  }
+})
+
+t.test('NUL and lone surrogates are rejected in fields and anywhere in the payload', async (t) => {
+  for (const body of [
+    { ...valid, topic: 'a\u0000b' },
+    { ...valid, source: '\ud800' },
+    { ...valid, payload: { deep: { list: ['ok', 'bad\u0000'] } } },
+    { ...valid, payload: { 'key\u0000': 1 } },
+    { ...valid, payload: { text: '\udc00 alone' } },
+  ]) {
+    t.equal(rejection(body).status, 422)
+  }
+})
+
+t.test('payloads nested deeper than the limit are rejected', async (t) => {
+  let deep: Record<string, unknown> = {}
+  for (let i = 0; i < 100; i++) deep = { next: deep }
+  t.equal(rejection({ ...valid, payload: deep }).status, 422)
+  let fine: Record<string, unknown> = {}
+  for (let i = 0; i < 10; i++) fine = { next: fine }
+  t.ok(parsePublishBody(enc({ ...valid, payload: fine }), 100).ok)
+})
+
+t.test('malformed JSON, invalid UTF-8 and bodies that are not events are 400', async (t) => {
+  t.equal(rejection('{"topic": ').status, 400)
+  t.equal(rejection('').status, 400)
+  const invalidUtf8 = new Uint8Array([0x7b, 0xff, 0x7d])
+  const parsed = parsePublishBody(invalidUtf8, 100)
+  t.equal(parsed.ok ? 0 : parsed.rejection.status, 400)
+  t.equal(rejection('42').status, 400)
+  t.equal(rejection({ events: 'nope' }).status, 400)
+})
+
+t.test('more events than allowed per request is 413', async (t) => {
+  const r = rejection([valid, valid, valid], 2)
+  t.equal(r.status, 413)
+  t.equal(r.error, 'too_many_events')
+})
+
+t.test('a hostile batch gets a bounded list of issues', async (t) => {
+  const r = rejection(Array.from({ length: 500 }, () => ({})), 1000)
+  if (r.status === 422) t.equal(r.issues.length, 100)
+  t.equal(r.events, 500)
+})
