@@ -125,7 +125,9 @@ export async function start(config: Config, log: Logger): Promise<Running> {
 async function readiness(sql: Sql, shards: Shards, timeoutMs: number) {
   const database = await Promise.race([
     ping(sql).then(() => true),
-    new Promise<boolean>((resolve) => setTimeout(resolve, Math.min(timeoutMs, 2000), false).unref()),
+    new Promise<boolean>((resolve) =>
+      setTimeout(resolve, Math.min(timeoutMs, 2000), false).unref(),
+    ),
   ]).catch(() => false)
   const workers = shards.workersUp
   return { ready: database && workers, checks: { database, workers } }

@@ -154,7 +154,14 @@ t.test('health endpoints answer ok and readiness checks the database and workers
 })
 
 t.test('/events rejects bad parameters with 400', async (t) => {
-  for (const query of ['limit=0', 'limit=10001', 'limit=abc', 'after=-1', 'topic=', 'limit=5&limit=6']) {
+  for (const query of [
+    'limit=0',
+    'limit=10001',
+    'limit=abc',
+    'after=-1',
+    'topic=',
+    'limit=5&limit=6',
+  ]) {
     const reply = await get(url, `/events?${query}`)
     t.equal(reply.status, 400, query)
     t.equal(reply.body.error, 'invalid_query')

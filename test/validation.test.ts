@@ -131,7 +131,10 @@ t.test('more events than allowed per request is 413', async (t) => {
 })
 
 t.test('a hostile batch gets a bounded list of issues', async (t) => {
-  const r = rejection(Array.from({ length: 500 }, () => ({})), 1000)
+  const r = rejection(
+    Array.from({ length: 500 }, () => ({})),
+    1000,
+  )
   if (r.status === 422) t.equal(r.issues.length, 100)
   t.equal(r.events, 500)
 })

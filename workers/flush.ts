@@ -45,7 +45,10 @@ class AttemptTimeout extends Error {
 async function attempt(task: FlushTask): Promise<MergeOutcome[]> {
   let timer: NodeJS.Timeout | undefined
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new AttemptTimeout(config.attemptTimeoutMs)), config.attemptTimeoutMs)
+    timer = setTimeout(
+      () => reject(new AttemptTimeout(config.attemptTimeoutMs)),
+      config.attemptTimeoutMs,
+    )
   })
   try {
     return await Promise.race([mergeBatch(connection(), task.rows, owner, task.listSaved), timeout])

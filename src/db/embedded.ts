@@ -44,7 +44,7 @@ export async function startEmbedded(dataDir: string, log: Logger): Promise<Embed
     // PostgreSQL refuses to run as root; the package then runs it as a `postgres` system user
     createPostgresUser: process.getuid?.() === 0,
     initdbFlags: ['--encoding=UTF8', '--locale=C'],
-    postgresFlags: ['-c', "listen_addresses=", '-c', `unix_socket_directories=${dir}`],
+    postgresFlags: ['-c', 'listen_addresses=', '-c', `unix_socket_directories=${dir}`],
     onLog: (message: string) => log.debug({ postgres: message.trim() }, 'embedded postgres'),
     onError: (error: unknown) => log.error({ err: error }, 'embedded postgres'),
   })
@@ -62,7 +62,14 @@ export async function startEmbedded(dataDir: string, log: Logger): Promise<Embed
   }
   log.info({ dir, initialised: fresh }, 'embedded PostgreSQL started')
   return {
-    target: { kind: 'socket', dir, port: PORT, user: USER, password: PASSWORD, database: 'postgres' },
+    target: {
+      kind: 'socket',
+      dir,
+      port: PORT,
+      user: USER,
+      password: PASSWORD,
+      database: 'postgres',
+    },
     async stop() {
       await pg.stop()
       await release()
@@ -100,7 +107,10 @@ async function claimDataDir(dataDir: string): Promise<() => Promise<void>> {
 async function stopOrphan(dir: string, log: Logger): Promise<void> {
   const pid = await readPid(path.join(dir, 'postmaster.pid'))
   if (pid === null || !isAlive(pid)) return
-  log.warn({ postmaster_pid: pid }, 'stopping a PostgreSQL server left running by a previous aggregator')
+  log.warn(
+    { postmaster_pid: pid },
+    'stopping a PostgreSQL server left running by a previous aggregator',
+  )
   process.kill(pid, 'SIGINT')
   for (let waited = 0; isAlive(pid); waited += 50) {
     if (waited > 30_000) throw new Error(`PostgreSQL pid ${pid} did not stop; stop it by hand`)

@@ -49,7 +49,11 @@ export async function readCounters(sql: Sql): Promise<TopicCounts[]> {
   const rows = await sql<{ topic: string; unique: string; duplicates: string }[]>`
     SELECT topic, sum(unique_processed)::text AS unique, sum(duplicate_dropped)::text AS duplicates
     FROM counters GROUP BY topic ORDER BY topic`
-  return rows.map((r) => ({ topic: r.topic, unique: Number(r.unique), duplicates: Number(r.duplicates) }))
+  return rows.map((r) => ({
+    topic: r.topic,
+    unique: Number(r.unique),
+    duplicates: Number(r.duplicates),
+  }))
 }
 
 export async function ping(sql: Sql): Promise<void> {

@@ -159,7 +159,10 @@ export class HttpServer {
     }
     this.services.ready().then(
       ({ ready, checks }) =>
-        ex.json(ready ? 200 : 503, JSON.stringify({ status: ready ? 'ready' : 'not_ready', checks })),
+        ex.json(
+          ready ? 200 : 503,
+          JSON.stringify({ status: ready ? 'ready' : 'not_ready', checks }),
+        ),
       (error: unknown) => this.internalError(ex, error),
     )
   }
@@ -222,7 +225,10 @@ function answerPublish(ex: Exchange, result: PublishResult): void {
       ex.error(503, 'store_unavailable', result.message, RETRY_AFTER)
       return
     case 'queued':
-      ex.json(202, JSON.stringify({ status: 'queued', accepted: result.accepted, queued: result.accepted }))
+      ex.json(
+        202,
+        JSON.stringify({ status: 'queued', accepted: result.accepted, queued: result.accepted }),
+      )
       return
     case 'stored':
       ex.json(200, JSON.stringify({ status: 'accepted', ...result.stored }))

@@ -30,7 +30,12 @@ export function parsePublishBody(body: Uint8Array, maxEvents: number): Parsed {
     document = JSON.parse(utf8.decode(body))
   } catch (error) {
     const reason = error instanceof SyntaxError ? error.message : 'body is not valid UTF-8'
-    return fail({ status: 400, error: 'malformed_json', message: `malformed JSON: ${reason}`, events: 1 })
+    return fail({
+      status: 400,
+      error: 'malformed_json',
+      message: `malformed JSON: ${reason}`,
+      events: 1,
+    })
   }
   const items = unwrap(document)
   if (items === null) {

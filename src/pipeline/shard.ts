@@ -150,15 +150,26 @@ export class Shard {
       this.lastBatchMs = Math.round(result.ms * 10) / 10
       const unique = sumStored(result.inserted)
       this.log.info(
-        { events, unique, duplicates: events - unique, ms: this.lastBatchMs, attempts: result.attempts },
+        {
+          events,
+          unique,
+          duplicates: events - unique,
+          ms: this.lastBatchMs,
+          attempts: result.attempts,
+        },
         'batch committed',
       )
       if (listSaved) logOutcome(this.log, parts, result.saved)
     } catch (cause) {
       this.failedBatches++
       this.failedEvents += events
-      const error = new BatchFailed(`storing a batch failed: ${(cause as Error).message}`, { cause })
-      this.log.error({ err: cause, events, parts: parts.length }, 'batch failed; its requests get 503')
+      const error = new BatchFailed(`storing a batch failed: ${(cause as Error).message}`, {
+        cause,
+      })
+      this.log.error(
+        { err: cause, events, parts: parts.length },
+        'batch failed; its requests get 503',
+      )
       for (const part of parts) part.ticket.partFailed(error)
     } finally {
       this.batching = 0

@@ -62,10 +62,13 @@ export class Shards {
     for (const event of events) {
       const s = shardOf(event.topic, event.event_id, n)
       if (counts[s] === 0) ids[s] = this.nextPartId++
-      rows[s] += `${ids[s]}\t${copyRow([event.topic, event.event_id, event.timestamp, event.source, JSON.stringify(event.payload)])}`
+      rows[s] +=
+        `${ids[s]}\t${copyRow([event.topic, event.event_id, event.timestamp, event.source, JSON.stringify(event.payload)])}`
       keys?.[s]!.push([event.topic, event.event_id])
-      if (debug) this.options.log.debug({ topic: event.topic, event_id: event.event_id }, 'Enqueued event')
-      if (++counts[s]! === this.options.batchMaxEvents) this.send(s, ticket, ids, rows, counts, keys)
+      if (debug)
+        this.options.log.debug({ topic: event.topic, event_id: event.event_id }, 'Enqueued event')
+      if (++counts[s]! === this.options.batchMaxEvents)
+        this.send(s, ticket, ids, rows, counts, keys)
     }
     for (let s = 0; s < n; s++) if (counts[s]! > 0) this.send(s, ticket, ids, rows, counts, keys)
     ticket.seal()

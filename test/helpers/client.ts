@@ -42,7 +42,10 @@ export async function post<T = Record<string, unknown>>(
   return { status: res.status, headers: res.headers, body: (await res.json()) as T }
 }
 
-export async function get<T = Record<string, unknown>>(base: string, path: string): Promise<Reply<T>> {
+export async function get<T = Record<string, unknown>>(
+  base: string,
+  path: string,
+): Promise<Reply<T>> {
   const res = await fetch(base + path)
   return { status: res.status, headers: res.headers, body: (await res.json()) as T }
 }

@@ -44,13 +44,21 @@ export async function startServer(t: Test, env: Record<string, string>): Promise
         }
       }
     })
-    void exited.then((code) => reject(new Error(`server exited (${code}) before listening: ${stderr}`)))
+    void exited.then((code) => {
+      const said = logs.map((l) => `${String(l.msg)} ${JSON.stringify(l.err ?? '')}`).join('\n')
+      reject(new Error(`server exited (${code}) before listening:\n${said}\n${stderr}`))
+    })
   })
   const stop = async (signal: NodeJS.Signals = 'SIGTERM') => {
     if (child.exitCode === null && child.signalCode === null) child.kill(signal)
     return exited
   }
-  t.teardown(() => stop('SIGKILL').then(() => undefined))
+  // a graceful stop, so the child writes its coverage; SIGKILL only if it hangs
+  t.teardown(async () => {
+    const kill = setTimeout(() => child.kill('SIGKILL'), 15_000)
+    await stop('SIGTERM')
+    clearTimeout(kill)
+  })
   return { url: `http://127.0.0.1:${port}`, port, child, logs, stderr: () => stderr, stop }
 }
 

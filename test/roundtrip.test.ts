@@ -1,0 +1,76 @@
+import t from 'tap'
+import { event, get, post, type TestEvent } from './helpers/client.js'
+import { testDatabase } from './helpers/postgres.js'
+import { startServer } from './helpers/server.js'
+
+const db = await testDatabase(t)
+const { url } = await startServer(t, { DATABASE_URL: db.url })
+
+const nasty = [
+  'tab\there',
+  'new\nline',
+  'carriage\rreturn',
+  'back\\slash',
+  '\\N',
+  '\\.',
+  'quote " and \' apostrophe',
+  'emoji 🎉 and 中文',
+  '\\t literal backslash-t',
+  ' leading and trailing ',
+  '\u0001\u001f control',
+]
+
+t.test('tabs, newlines, backslashes, quotes, emoji and \\N round-trip exactly', async (t) => {
+  const sent: TestEvent[] = nasty.map((text, i) =>
+    event({
+      topic: `rt ${text}`,
+      event_id: `${text} #${i}`,
+      source: text,
+      payload: { [text]: text, nested: { list: [text, i, true, null, 1.5e-7] } },
+    }),
+  )
+  const reply = await post(url, '/publish', sent)
+  t.equal(reply.status, 200)
+  t.equal(reply.body.unique, sent.length)
+  const back = await get<(TestEvent & { received_at: string })[]>(url, '/events')
+  t.equal(back.body.length, sent.length)
+  for (const [i, original] of sent.entries()) {
+    const got = back.body.find((e) => e.event_id === original.event_id)
+    t.ok(got, `event ${i} is stored`)
+    t.same(
+      { topic: got?.topic, event_id: got?.event_id, source: got?.source, payload: got?.payload },
+      {
+        topic: original.topic,
+        event_id: original.event_id,
+        source: original.source,
+        payload: original.payload,
+      },
+      JSON.stringify(nasty[i]),
+    )
+    t.match(got?.received_at, /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3,6}Z$/)
+  }
+})
+
+t.test('timestamps come back in UTC with their precision', async (t) => {
+  const cases = [
+    ['2025-10-21T10:00:00.000Z', '2025-10-21T10:00:00.000Z'],
+    ['2025-10-21T15:30:00+05:30', '2025-10-21T10:00:00.000Z'],
+    ['2025-10-21T10:00:00.123456Z', '2025-10-21T10:00:00.123456Z'],
+  ]
+  for (const [sent, expected] of cases as [string, string][]) {
+    const e = event({ topic: 'rt.ts', timestamp: sent })
+    await post(url, '/publish', e)
+    const back = await get<TestEvent[]>(url, `/events?topic=rt.ts`)
+    t.equal(back.body.find((x) => x.event_id === e.event_id)?.timestamp, expected, sent)
+  }
+})
+
+t.test('large payloads with many keys are stored intact', async (t) => {
+  const payload = Object.fromEntries(
+    Array.from({ length: 500 }, (_, i) => [`k${i}`, 'v'.repeat(i)]),
+  )
+  const e = event({ topic: 'rt.big', payload })
+  t.equal((await post(url, '/publish', e)).status, 200)
+  const back = await get<TestEvent[]>(url, '/events?topic=rt.big')
+  t.same(back.body[0]?.payload, payload)
+})
