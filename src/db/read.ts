@@ -1,19 +1,6 @@
 /** The read side: pages of stored events and the persisted counters, for the HTTP edge. */
+import type { EventsPage, EventsQuery, TopicCounts } from '../read-model.js'
 import type { Sql } from './connect.js'
-
-export interface EventsQuery {
-  topic: string | null
-  /** Return events stored after this sequence number. */
-  after: number
-  limit: number
-}
-
-export interface EventsPage {
-  /** A JSON array, built by PostgreSQL so stored strings and payloads come back byte for byte. */
-  json: string
-  count: number
-  lastSeq: number | null
-}
 
 const ISO = (column: string) =>
   `regexp_replace(to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'), '(\\.\\d{3})000Z$', '\\1Z')`
@@ -36,12 +23,6 @@ export async function readEvents(sql: Sql, q: EventsQuery): Promise<EventsPage> 
     count: row?.count ?? 0,
     lastSeq: row?.last == null ? null : Number(row.last),
   }
-}
-
-export interface TopicCounts {
-  topic: string
-  unique: number
-  duplicates: number
 }
 
 /** Totals across every replica and shard, by topic. */

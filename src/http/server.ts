@@ -7,7 +7,7 @@
  */
 import type { HttpRequest, HttpResponse, TemplatedApp, us_listen_socket } from 'uWebSockets.js'
 import type { AckMode } from '../config.js'
-import type { EventsPage, EventsQuery } from '../db/read.js'
+import type { EventsPage, EventsQuery } from '../read-model.js'
 import type { PublishResult } from '../ingest/publish.js'
 import type { Logger } from '../log.js'
 import type { Stats } from '../stats/stats.js'

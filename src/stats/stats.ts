@@ -3,7 +3,7 @@
  * surviving restarts); what is still in this process's queues is added on top, so
  * `received = unique_processed + duplicate_dropped + in_flight` holds by construction.
  */
-import type { TopicCounts } from '../db/read.js'
+import type { TopicCounts } from '../read-model.js'
 import type { ShardStats } from '../pipeline/shard.js'
 
 export interface StatsSources {

@@ -1,0 +1,23 @@
+/**
+ * What the read side offers, independent of how it is stored: the HTTP edge asks for these,
+ * the database layer answers them, and neither imports the other.
+ */
+export interface EventsQuery {
+  topic: string | null
+  /** Return events stored after this sequence number. */
+  after: number
+  limit: number
+}
+
+export interface EventsPage {
+  /** A JSON array, built by PostgreSQL so stored strings and payloads come back byte for byte. */
+  json: string
+  count: number
+  lastSeq: number | null
+}
+
+export interface TopicCounts {
+  topic: string
+  unique: number
+  duplicates: number
+}
