@@ -1,0 +1,123 @@
+import { spawn } from 'node:child_process'
+import { once } from 'node:events'
+import { fileURLToPath } from 'node:url'
+import t from 'tap'
+import { plan } from '../src/publisher/plan.js'
+import { check, type Summary } from '../src/publisher/run.js'
+import { storedEvents, testDatabase } from './helpers/postgres.js'
+import { startServer } from './helpers/server.js'
+
+const PUBLISHER = fileURLToPath(new URL('../src/publisher/main.js', import.meta.url))
+
+async function publish(args: string[]) {
+  const child = spawn(process.execPath, [PUBLISHER, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+  let stdout = ''
+  let stderr = ''
+  child.stdout.on('data', (c: Buffer) => (stdout += c.toString()))
+  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()))
+  const [code] = (await once(child, 'exit')) as [number]
+  return { code, stdout, stderr }
+}
+
+t.test('a plan is repeatable by seed, with the asked share of later re-sends', async (t) => {
+  const a = plan({ events: 1000, duplicates: 0.25, topics: 4, seed: 42, runId: 'r' })
+  const b = plan({ events: 1000, duplicates: 0.25, topics: 4, seed: 42, runId: 'r' })
+  t.same(a, b)
+  t.equal(a.events.length, 1000)
+  t.equal(a.unique, 750)
+  t.equal(new Set(a.events.map((e) => e.event_id)).size, 750)
+  const firstSeen = new Map<string, number>()
+  a.events.forEach((e, i) => firstSeen.has(e.event_id) || firstSeen.set(e.event_id, i))
+  t.ok(
+    a.events.every((e, i) => firstSeen.get(e.event_id)! <= i),
+    'every re-send comes after its original',
+  )
+  t.equal(new Set(a.events.map((e) => e.topic)).size, 4)
+  t.not(
+    plan({ events: 10, duplicates: 0, topics: 1, seed: 1, runId: 'r' }).events[0]?.payload.content,
+    undefined,
+  )
+})
+
+t.test('the count check accepts agreement and names each disagreement', async (t) => {
+  const delta: Summary['stats_delta'] = {
+    received: 100,
+    unique_processed: 80,
+    duplicate_dropped: 20,
+  }
+  const delivered = {
+    acknowledged: 100,
+    retried: 0,
+    durable: true,
+    answeredUnique: 80,
+    answeredDuplicates: 20,
+    unique: 80,
+    fresh: true,
+  }
+  t.same(check(delta, delivered), [])
+  t.equal(check({ ...delta, unique_processed: 79, received: 99 }, delivered).length, 3)
+  t.same(
+    check({ ...delta, received: 105, duplicate_dropped: 25 }, { ...delivered, retried: 2 }),
+    [],
+  )
+})
+
+t.test(
+  'the publisher delivers a few thousand events and the server counts them exactly',
+  async (t) => {
+    const db = await testDatabase(t)
+    const server = await startServer(t, { DATABASE_URL: db.url, QUEUE_MAX_EVENTS: '300' })
+    const first = await publish([
+      '--url',
+      server.url,
+      '--events',
+      '4000',
+      '--duplicates',
+      '0.2',
+      '--batch',
+      '100',
+      '--concurrency',
+      '8',
+      '--seed',
+      '99',
+      '--json',
+    ])
+    t.equal(first.code, 0, `exits 0 ${first.code === 0 ? '' : first.stderr}`)
+    const summary = JSON.parse(first.stdout) as Summary
+    t.match(summary, { sent: 4000, acknowledged: 4000, expected_unique: 3200, problems: [] })
+    t.equal(summary.stats_delta.unique_processed, 3200)
+    t.ok(summary.retried > 0, 'a small queue made it retry on 503 + Retry-After')
+    t.equal(await storedEvents(db.sql), 3200)
+
+    const again = await publish([
+      '--url',
+      server.url,
+      '--events',
+      '4000',
+      '--seed',
+      '99',
+      '--ack',
+      'async',
+      '--json',
+    ])
+    t.equal(again.code, 0, `exits 0 ${again.code === 0 ? '' : again.stderr}`)
+    const resent = JSON.parse(again.stdout) as Summary
+    t.equal(resent.stats_delta.unique_processed, 0, 'the same seed again: only duplicates')
+    t.ok(resent.stats_delta.duplicate_dropped >= 4000)
+  },
+)
+
+t.test('the publisher explains bad options and exits 2', async (t) => {
+  const bad = await publish(['--events', 'many'])
+  t.equal(bad.code, 2)
+  t.match(bad.stderr, /--events must be a whole number/)
+  const help = await publish(['--help'])
+  t.equal(help.code, 0)
+  t.match(help.stdout, /--duplicates R/)
+})
+
+t.test('the publisher exits 1 when the server cannot be reached', async (t) => {
+  const gone = await publish(['--url', 'http://127.0.0.1:9', '--events', '10', '--timeout', '1'])
+  t.equal(gone.code, 1)
+  t.match(gone.stderr, /publisher:/)
+})
