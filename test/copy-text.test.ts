@@ -1,5 +1,5 @@
 import t from 'tap'
-import { copyEscape, copyRow } from '../src/db/copy-text.js'
+import { copyEscape, stagingRow } from '../src/db/copy-text.js'
 import { shardOf } from '../src/pipeline/route.js'
 
 t.test('COPY text escapes exactly backslash, tab, newline and carriage return', async (t) => {
@@ -9,8 +9,15 @@ t.test('COPY text escapes exactly backslash, tab, newline and carriage return', 
   t.equal(copyEscape('"quotes" & émoji 🎉'), '"quotes" & émoji 🎉')
 })
 
-t.test('a COPY row joins escaped fields with tabs and ends with a newline', async (t) => {
-  t.equal(copyRow(['a', 'b\tc', '{"k":"v\\n"}']), 'a\tb\\tc\t{"k":"v\\\\n"}\n')
+t.test('a staging row is the part, then the escaped columns, tab-separated', async (t) => {
+  const row = stagingRow(7, {
+    topic: 'a',
+    event_id: 'b\tc',
+    timestamp: '2025-10-21T10:00:00Z',
+    source: 's',
+    payload: { k: 'v\n' },
+  })
+  t.equal(row, '7\ta\tb\\tc\t2025-10-21T10:00:00Z\ts\t{"k":"v\\\\n"}\n')
 })
 
 t.test('a key always maps to the same shard, and keys spread over all shards', async (t) => {

@@ -3,6 +3,8 @@
  * Only four characters need escaping (NUL never reaches here: the edge rejects it), so every
  * value round-trips byte for byte and the literal text `\N` stays text, not NULL.
  */
+import type { Event } from '../ingest/event.js'
+
 const SPECIAL = /[\\\t\n\r]/
 const SPECIAL_ALL = /[\\\t\n\r]/g
 const ESCAPES: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' }
@@ -11,9 +13,11 @@ export function copyEscape(value: string): string {
   return SPECIAL.test(value) ? value.replace(SPECIAL_ALL, (c) => ESCAPES[c]!) : value
 }
 
-/** One row: the staging columns after `part`, tab-separated, newline-terminated. */
-export function copyRow(fields: readonly string[]): string {
-  let row = ''
-  for (let i = 0; i < fields.length; i++) row += (i === 0 ? '' : '\t') + copyEscape(fields[i]!)
-  return row + '\n'
+/** One staging row: the part (request share) it belongs to, then the event's columns. */
+export function stagingRow(part: number, event: Event): string {
+  return (
+    `${part}\t${copyEscape(event.topic)}\t${copyEscape(event.event_id)}\t` +
+    `${copyEscape(event.timestamp)}\t${copyEscape(event.source)}\t` +
+    `${copyEscape(JSON.stringify(event.payload))}\n`
+  )
 }

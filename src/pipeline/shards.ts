@@ -2,7 +2,7 @@
  * The pipeline's front door: admits a validated request if the queues have room, splits its
  * events by key into per-shard parts, and hands back a ticket that settles when they are stored.
  */
-import { copyRow } from '../db/copy-text.js'
+import { stagingRow } from '../db/copy-text.js'
 import type { Event } from '../ingest/event.js'
 import type { Logger } from '../log.js'
 import type { WorkerConfig } from './protocol.js'
@@ -62,8 +62,7 @@ export class Shards {
     for (const event of events) {
       const s = shardOf(event.topic, event.event_id, n)
       if (counts[s] === 0) ids[s] = this.nextPartId++
-      rows[s] +=
-        `${ids[s]}\t${copyRow([event.topic, event.event_id, event.timestamp, event.source, JSON.stringify(event.payload)])}`
+      rows[s] += stagingRow(ids[s]!, event)
       keys?.[s]!.push([event.topic, event.event_id])
       if (debug)
         this.options.log.debug({ topic: event.topic, event_id: event.event_id }, 'Enqueued event')

@@ -1,0 +1,74 @@
+/**
+ * The aggregator as a child process, as users run it (`node dist/src/main.js`): on 127.0.0.1,
+ * PORT=0, the bound port read from its start-up log line. Shared by the tests and the benchmark.
+ */
+import { spawn, type ChildProcess } from 'node:child_process'
+import { once } from 'node:events'
+import { readFile } from 'node:fs/promises'
+import { fileURLToPath } from 'node:url'
+
+export const MAIN = fileURLToPath(new URL('../src/main.js', import.meta.url))
+
+export interface Aggregator {
+  url: string
+  port: number
+  child: ChildProcess
+  /** Every JSON log line printed so far. */
+  logs: Record<string, unknown>[]
+  stderr(): string
+  /** Peak resident memory of the whole process (all threads) so far, in MB. */
+  peakRssMb(): Promise<number>
+  /** Sends a signal and resolves with the exit code. */
+  stop(signal?: NodeJS.Signals): Promise<number | null>
+}
+
+export async function spawnAggregator(
+  env: Record<string, string>,
+  nodeArgs: string[] = [],
+  script = MAIN,
+): Promise<Aggregator> {
+  const child = spawn(process.execPath, [...nodeArgs, script], {
+    env: { ...process.env, HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  const logs: Record<string, unknown>[] = []
+  let stderr = ''
+  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
+  const exited = once(child, 'exit').then(([code]) => code as number | null)
+  const port = await new Promise<number>((resolve, reject) => {
+    let buffered = ''
+    child.stdout!.on('data', (chunk: Buffer) => {
+      buffered += chunk.toString()
+      let newline: number
+      while ((newline = buffered.indexOf('\n')) >= 0) {
+        const line = buffered.slice(0, newline)
+        buffered = buffered.slice(newline + 1)
+        const entry = JSON.parse(line) as Record<string, unknown>
+        logs.push(entry)
+        if (typeof entry.port === 'number' && String(entry.msg).startsWith('listening')) {
+          resolve(entry.port)
+        }
+      }
+    })
+    void exited.then((code) => {
+      const said = logs.map((l) => `${String(l.msg)} ${JSON.stringify(l.err ?? '')}`).join('\n')
+      reject(new Error(`server exited (${code}) before listening:\n${said}\n${stderr}`))
+    })
+  })
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    child,
+    logs,
+    stderr: () => stderr,
+    async peakRssMb() {
+      const status = await readFile(`/proc/${child.pid}/status`, 'utf8')
+      const kb = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? NaN)
+      return Math.round(kb / 1024)
+    },
+    async stop(signal: NodeJS.Signals = 'SIGTERM') {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal)
+      return exited
+    },
+  }
+}

@@ -1,0 +1,284 @@
+/**
+ * `npm run bench`: every scenario against a fresh aggregator and database, then the two
+ * references (the database's own limit, the naive design), on 127.0.0.1. Writes
+ * `bench/results/<timestamp>.json` and prints a markdown table. `--quick` runs a tiny load
+ * (what `npm test` does, so this code cannot rot); `--profile` adds a CPU profile of scenario 1.
+ */
+import { mkdir, writeFile } from 'node:fs/promises'
+import os from 'node:os'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { parseArgs } from 'node:util'
+import postgres from 'postgres'
+import type { Stats } from '../src/stats/stats.js'
+import { spawnAggregator, type Aggregator } from './aggregator.js'
+import { measureLimit, type LimitResult } from './limit.js'
+import { load } from './load.js'
+import { summariseProfiles, type ProfileLine } from './profile.js'
+import { startPostgres, tempDir, type ToolPostgres } from './postgres.js'
+import { DUPLICATES, naiveLoads, scenarios, type Scenario } from './scenarios.js'
+import { Workload } from './workload.js'
+
+const NAIVE = fileURLToPath(new URL('./baselines/naive.js', import.meta.url))
+const RESULTS = fileURLToPath(new URL('../../bench/results/', import.meta.url))
+
+export interface ScenarioResult {
+  id: string
+  title: string
+  events: number
+  eventsPerSecond: number
+  requestsPerSecond: number
+  latencyMs: { p50: number; p99: number; max: number }
+  refused: number
+  peakRssMb: number
+  exact: boolean
+  problems: string[]
+}
+
+export interface BenchReport {
+  machine: { cpus: number; model: string; memoryGb: number; node: string; platform: string }
+  startedAt: string
+  quick: boolean
+  shards: number
+  scenarios: ScenarioResult[]
+  limit: LimitResult
+  naive: ScenarioResult[]
+  profile: ProfileLine[] | null
+}
+
+export async function bench(options: {
+  quick: boolean
+  profile: boolean
+  log?: (line: string) => void
+}): Promise<BenchReport> {
+  const say = options.log ?? ((line: string) => process.stderr.write(line + '\n'))
+  const pg = await startPostgres()
+  const shards = Math.max(1, Math.min(4, os.availableParallelism()))
+  const results: ScenarioResult[] = []
+  const naive: ScenarioResult[] = []
+  let profile: ProfileLine[] | null = null
+  let limit: LimitResult
+  try {
+    for (const scenario of scenarios(options.quick)) {
+      const rate = scenario.rateOf && results.find((r) => r.id === scenario.rateOf!.scenario)
+      say(`scenario ${scenario.id}: ${scenario.title}`)
+      results.push(
+        await runScenario(pg, scenario, {
+          shards,
+          rate: rate ? rate.requestsPerSecond * scenario.rateOf!.share : undefined,
+        }),
+      )
+    }
+    say('reference: the database limit (COPY + merge, no HTTP)')
+    const url = await pg.createDatabase('bench_limit')
+    limit = await measureLimit({
+      url,
+      connections: shards,
+      events: options.quick ? 2000 : 300_000,
+      batchEvents: 2000,
+      duplicates: DUPLICATES,
+      seed: 1,
+    })
+    for (const scenario of naiveLoads(options.quick)) {
+      say(`reference: ${scenario.title}`)
+      naive.push(await runScenario(pg, scenario, { shards, script: NAIVE }))
+    }
+    if (options.profile) {
+      say('profile: scenario 1 under --cpu-prof')
+      const dir = await tempDir('profile')
+      await runScenario(pg, scenarios(options.quick)[0]!, {
+        shards,
+        nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${dir}`],
+      })
+      profile = await summariseProfiles(dir)
+    }
+  } finally {
+    await pg.stop()
+  }
+  return {
+    machine: {
+      cpus: os.availableParallelism(),
+      model: os.cpus()[0]?.model ?? 'unknown',
+      memoryGb: Math.round(os.totalmem() / 1024 ** 3),
+      node: process.version,
+      platform: `${os.platform()} ${os.release()}`,
+    },
+    startedAt: new Date().toISOString(),
+    quick: options.quick,
+    shards,
+    scenarios: results,
+    limit,
+    naive,
+    profile,
+  }
+}
+
+interface RunOptions {
+  shards: number
+  rate?: number | undefined
+  script?: string
+  nodeArgs?: string[]
+}
+
+async function runScenario(pg: ToolPostgres, s: Scenario, o: RunOptions): Promise<ScenarioResult> {
+  const name = `bench_${s.id.replace(/\W/g, '_')}`
+  const url = await pg.createDatabase(name)
+  const sql = postgres(url, { max: 1, onnotice: () => {} })
+  let server: Aggregator | null = null
+  try {
+    if (s.preload) await preload(sql, url, s.preload)
+    server = await spawnAggregator(
+      { DATABASE_URL: url, SHARDS: String(o.shards), ACK_MODE: s.ack, LOG_LEVEL: 'info' },
+      o.nodeArgs,
+      o.script,
+    )
+    const before = await stats(server.url)
+    const workload = new Workload({
+      eventsPerRequest: s.eventsPerRequest,
+      duplicates: DUPLICATES,
+      seed: 7,
+      runId: `${name}-${Date.now()}`,
+    })
+    const started = performance.now()
+    const result = await load(workload, {
+      url: server.url,
+      path: `/publish?ack=${s.ack}`,
+      connections: s.connections,
+      ...(s.requests !== undefined ? { requests: s.requests } : { durationS: s.durationS ?? 10 }),
+      ...(o.rate !== undefined ? { rate: Math.max(1, Math.round(o.rate)) } : {}),
+    })
+    const after = await drained(server.url)
+    const seconds = (performance.now() - started) / 1000
+    const peakRssMb = await server.peakRssMb()
+    const rows = Number((await sql`SELECT count(*) AS n FROM events`)[0]!.n)
+    const received = after.received - before.received
+    const unique = after.unique_processed - before.unique_processed
+    const problems: string[] = []
+    const expect = (ok: boolean, what: string) => ok || problems.push(what)
+    expect(
+      after.unique_processed === rows,
+      `unique_processed ${after.unique_processed} ≠ ${rows} rows`,
+    )
+    expect(
+      received === unique + (after.duplicate_dropped - before.duplicate_dropped),
+      'received ≠ unique + duplicates',
+    )
+    expect(
+      received === result.ok * s.eventsPerRequest,
+      `received ${received} ≠ ${result.ok} acknowledged requests × ${s.eventsPerRequest}`,
+    )
+    if (result.failed === 0 && workload.events === received) {
+      expect(
+        unique === workload.unique,
+        `stored ${unique} new events, the load had ${workload.unique}`,
+      )
+    }
+    return {
+      id: s.id,
+      title: s.title,
+      events: received,
+      eventsPerSecond: Math.round(received / seconds),
+      requestsPerSecond: result.requestsPerSecond,
+      latencyMs: result.latencyMs,
+      refused: result.failed,
+      peakRssMb,
+      exact: problems.length === 0,
+      problems,
+    }
+  } finally {
+    await server?.stop('SIGTERM')
+    await sql.end({ timeout: 5 })
+    await pg.dropDatabase(name)
+  }
+}
+
+/** Fills the table (and its counters, so they agree) before a sustained run. */
+async function preload(sql: postgres.Sql, url: string, rows: number): Promise<void> {
+  const { connect } = await import('../src/db/connect.js')
+  const { migrate } = await import('../src/db/migrate.js')
+  const admin = connect({ kind: 'url', url }, { max: 1, onnotice: () => {} })
+  await migrate(admin)
+  await admin.end({ timeout: 5 })
+  const payload = JSON.stringify({
+    content: 'preloaded',
+    metadata: { amount: 1, currency: 'IDR' },
+    order: { id: 'ORD-00000000', channel: 'mobile', items: 3 },
+  })
+  for (let from = 1; from <= rows; from += 500_000) {
+    const to = Math.min(rows, from + 499_999)
+    await sql`
+      INSERT INTO events (topic, event_id, ts, source, payload)
+      SELECT 'preload.topic-' || (g % 10), 'preload-' || g, now(), 'payment-gateway-A', ${payload}::json
+      FROM generate_series(${from}::int, ${to}::int) g`
+  }
+  await sql`
+    INSERT INTO counters (instance, shard, topic, unique_processed, duplicate_dropped)
+    SELECT 'preload', 0, topic, count(*), 0 FROM events GROUP BY topic`
+  await sql`VACUUM ANALYZE events`
+}
+
+async function stats(url: string): Promise<Stats> {
+  return (await (await fetch(`${url}/stats`)).json()) as Stats
+}
+
+async function drained(url: string): Promise<Stats> {
+  const deadline = Date.now() + 300_000
+  for (;;) {
+    const s = await stats(url)
+    if (s.in_flight === 0 || Date.now() > deadline) return s
+    await new Promise((r) => setTimeout(r, 20))
+  }
+}
+
+export function table(report: BenchReport): string {
+  const naiveFor = (s: ScenarioResult) =>
+    report.naive.find(
+      (n) => n.id === (s.id === '1' || s.id === '4' || s.id === '5' ? 'naive-100' : 'naive-1'),
+    )
+  const rows = report.scenarios.map((s) => {
+    const n = naiveFor(s)
+    return `| ${s.id} | ${s.title} | ${s.eventsPerSecond.toLocaleString('en')} | ${s.requestsPerSecond.toLocaleString('en')} | ${s.latencyMs.p50} / ${s.latencyMs.p99} / ${s.latencyMs.max} | ${s.peakRssMb} | ${pct(s.eventsPerSecond / report.limit.eventsPerSecond)} | ${n ? `${(s.eventsPerSecond / n.eventsPerSecond).toFixed(1)}×` : '–'} | ${s.exact ? 'yes' : `NO: ${s.problems.join('; ')}`} |`
+  })
+  const refs = [
+    `| limit | COPY + merge straight into PostgreSQL, ${report.shards} connections | ${report.limit.eventsPerSecond.toLocaleString('en')} | – | – | – | 100% | – | – |`,
+    ...report.naive.map(
+      (n) =>
+        `| ${n.id} | ${n.title} | ${n.eventsPerSecond.toLocaleString('en')} | ${n.requestsPerSecond.toLocaleString('en')} | ${n.latencyMs.p50} / ${n.latencyMs.p99} / ${n.latencyMs.max} | ${n.peakRssMb} | ${pct(n.eventsPerSecond / report.limit.eventsPerSecond)} | 1.0× | ${n.exact ? 'yes' : 'NO'} |`,
+    ),
+  ]
+  const m = report.machine
+  return [
+    `Machine: ${m.cpus} cores (${m.model}), ${m.memoryGb} GiB, Node ${m.node}, ${m.platform}; ${report.shards} shards; ${report.startedAt}${report.quick ? ' (QUICK: tiny load, figures meaningless)' : ''}`,
+    '',
+    '| # | scenario | events/s | HTTP req/s | latency ms p50 / p99 / max | peak RSS MB | of limit | vs naive | exact |',
+    '|---|---|---:|---:|---|---:|---:|---:|---|',
+    ...rows,
+    ...refs,
+  ].join('\n')
+}
+
+const pct = (x: number) => `${Math.round(x * 100)}%`
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      quick: { type: 'boolean', default: false },
+      profile: { type: 'boolean', default: false },
+    },
+  })
+  const report = await bench({ quick: values.quick, profile: values.profile })
+  await mkdir(RESULTS, { recursive: true })
+  const file = path.join(RESULTS, `${report.startedAt.replace(/[:.]/g, '-')}.json`)
+  await writeFile(file, JSON.stringify(report, null, 2))
+  process.stdout.write(table(report) + '\n')
+  if (report.profile) {
+    process.stdout.write(
+      '\nCPU profile of the aggregator under scenario 1 (self time, all threads):\n',
+    )
+    for (const p of report.profile)
+      process.stdout.write(`  ${p.share.toFixed(1).padStart(5)}%  ${p.thread.padEnd(6)} ${p.fn}\n`)
+  }
+  process.stdout.write(`\nresults: ${path.relative(process.cwd(), file)}\n`)
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) await main()

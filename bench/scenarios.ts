@@ -1,0 +1,95 @@
+/** The benchmark scenarios (all with 20% duplicates), at full size and at the tiny test size. */
+export interface Scenario {
+  id: string
+  title: string
+  eventsPerRequest: number
+  ack: 'durable' | 'async'
+  connections: number
+  requests?: number
+  durationS?: number
+  /** Rows already in the table before the run. */
+  preload?: number
+  /** Run at this share of another scenario's measured requests/s. */
+  rateOf?: { scenario: string; share: number }
+}
+
+export const DUPLICATES = 0.2
+
+export function scenarios(quick: boolean): Scenario[] {
+  const size = (full: number, tiny: number) => (quick ? tiny : full)
+  return [
+    {
+      id: '1',
+      title: 'batches of 100, durable',
+      eventsPerRequest: 100,
+      ack: 'durable',
+      connections: 32,
+      requests: size(3000, 20),
+    },
+    {
+      id: '2',
+      title: 'single events, durable',
+      eventsPerRequest: 1,
+      ack: 'durable',
+      connections: 200,
+      requests: size(60_000, 300),
+    },
+    {
+      id: '2½',
+      title: 'single events, durable, at half of 2’s rate',
+      eventsPerRequest: 1,
+      ack: 'durable',
+      connections: 200,
+      durationS: size(15, 1),
+      rateOf: { scenario: '2', share: 0.5 },
+    },
+    {
+      id: '3',
+      title: 'single events, ack=async',
+      eventsPerRequest: 1,
+      ack: 'async',
+      connections: 200,
+      requests: size(80_000, 300),
+    },
+    {
+      id: '4',
+      title: 'batches of 1,000, durable',
+      eventsPerRequest: 1000,
+      ack: 'durable',
+      connections: 8,
+      requests: size(300, 4),
+    },
+    {
+      id: '5',
+      title: 'sustained 60 s of 1 on 5M stored events',
+      eventsPerRequest: 100,
+      ack: 'durable',
+      connections: 32,
+      durationS: size(60, 2),
+      preload: size(5_000_000, 2000),
+    },
+  ]
+}
+
+/** The naive design, under the loads it is compared with. */
+export function naiveLoads(quick: boolean): Scenario[] {
+  const size = (full: number, tiny: number) => (quick ? tiny : full)
+  return [
+    {
+      id: 'naive-100',
+      title: 'naive: batches of 100',
+      eventsPerRequest: 100,
+      ack: 'async',
+      connections: 32,
+      requests: size(400, 10),
+    },
+    {
+      id: 'naive-1',
+      title: 'naive: single events',
+      eventsPerRequest: 1,
+      ack: 'async',
+      connections: 200,
+      requests: size(20_000, 200),
+    },
+  ]
+}

@@ -1,0 +1,69 @@
+/**
+ * The benchmark's events: ~320 bytes each, like the older systems' demo load, with a share of
+ * re-sends of earlier events (some in the same request). Generated lazily, request by request,
+ * so a long sustained run never holds millions of events in memory.
+ */
+import { random } from '../src/publisher/plan.js'
+
+export interface WorkloadOptions {
+  eventsPerRequest: number
+  duplicates: number
+  seed: number
+  /** Prefix of every event_id, so runs on one table never collide by accident. */
+  runId: string
+  topics?: number
+}
+
+export class Workload {
+  /** Events generated so far, and how many of them were new keys. */
+  events = 0
+  unique = 0
+  private readonly recent: string[] = []
+  private readonly rand: () => number
+
+  constructor(private readonly options: WorkloadOptions) {
+    this.rand = random(options.seed)
+  }
+
+  /** One request body: a JSON array, or a single object when one event per request. */
+  nextBody(): string {
+    const { eventsPerRequest } = this.options
+    const parts: string[] = new Array(eventsPerRequest)
+    for (let i = 0; i < eventsPerRequest; i++) parts[i] = this.nextEvent()
+    return eventsPerRequest === 1 ? parts[0]! : `[${parts.join(',')}]`
+  }
+
+  /** Plain event objects, for references that bypass HTTP. */
+  nextEvents(n: number): Record<string, unknown>[] {
+    return Array.from({ length: n }, () => JSON.parse(this.nextEvent()) as Record<string, unknown>)
+  }
+
+  private nextEvent(): string {
+    this.events++
+    let json: string
+    if (this.recent.length > 0 && this.rand() < this.options.duplicates) {
+      json = this.recent[Math.floor(this.rand() * this.recent.length)]!
+    } else {
+      json = this.fresh(this.unique++)
+      // a bounded window of candidates for re-sends keeps memory flat
+      if (this.recent.length < 50_000) this.recent.push(json)
+      else this.recent[Math.floor(this.rand() * this.recent.length)] = json
+    }
+    return json
+  }
+
+  private fresh(n: number): string {
+    const topic = `bench.topic-${n % (this.options.topics ?? 10)}`
+    return JSON.stringify({
+      topic,
+      event_id: `${this.options.runId}-${n}`,
+      timestamp: new Date(Date.UTC(2025, 9, 21, 10) + n * 1000).toISOString(),
+      source: 'payment-gateway-A',
+      payload: {
+        content: `Transaction ${n} ok for user ${Math.floor(this.rand() * 100_000)}`,
+        metadata: { amount: Math.floor(this.rand() * 1_000_000), currency: 'IDR', retries: 0 },
+        order: { id: `ORD-${n.toString(36).padStart(8, '0')}`, channel: 'mobile', items: 3 },
+      },
+    })
+  }
+}
