@@ -36,15 +36,11 @@ export async function measureLimit(o: LimitOptions): Promise<LimitResult> {
     seed: o.seed,
     runId: `limit-${o.seed}`,
   })
-  const batches: string[] = []
+  const batches: Buffer[] = []
   for (let done = 0; done < o.events; done += o.batchEvents) {
     const n = Math.min(o.batchEvents, o.events - done)
-    batches.push(
-      workload
-        .nextEvents(n)
-        .map((e) => stagingRow(1, e as unknown as Event))
-        .join(''),
-    )
+    const rows = workload.nextEvents(n).map((e) => stagingRow(1, e as unknown as Event))
+    batches.push(Buffer.from(rows.join('')))
   }
   const conns = Array.from({ length: o.connections }, () =>
     connect(target, { max: 1, onnotice: () => {} }),

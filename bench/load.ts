@@ -10,8 +10,6 @@ export interface LoadOptions {
   requests?: number
   /** …or after this many seconds. */
   durationS?: number
-  /** Requests per second across all connections (unset: as fast as possible). */
-  rate?: number
 }
 
 export interface LoadResult {
@@ -28,7 +26,6 @@ export async function load(workload: Workload, o: LoadOptions): Promise<LoadResu
     // autocannon refuses more connections than requests
     connections: Math.min(o.connections, o.requests ?? Infinity),
     ...(o.requests !== undefined ? { amount: o.requests } : { duration: o.durationS ?? 10 }),
-    ...(o.rate !== undefined ? { overallRate: o.rate } : {}),
     timeout: 60,
     requests: [
       {

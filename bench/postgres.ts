@@ -9,6 +9,8 @@ import path from 'node:path'
 import postgres from 'postgres'
 
 export interface ToolPostgres {
+  /** Stops and restarts the server, keeping its data (an outage); only the embedded one. */
+  outage?: { stop(): Promise<void>; start(): Promise<void> }
   /** Creates an empty database and returns its URL. */
   createDatabase(name: string): Promise<string>
   dropDatabase(name: string): Promise<void>
@@ -27,7 +29,8 @@ export async function startPostgres(): Promise<ToolPostgres> {
     user: 'postgres',
     password: 'postgres',
     authMethod: 'scram-sha-256',
-    persistent: false,
+    // kept across an outage's stop/start; the folder is removed when the tool is done
+    persistent: true,
     createPostgresUser: process.getuid?.() === 0,
     initdbFlags: ['--encoding=UTF8', '--locale=C'],
     postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='],
@@ -36,10 +39,12 @@ export async function startPostgres(): Promise<ToolPostgres> {
   })
   await pg.initialise()
   await pg.start()
-  return onServer(`postgres://postgres:postgres@127.0.0.1:${port}/postgres`, async () => {
+  const tool = onServer(`postgres://postgres:postgres@127.0.0.1:${port}/postgres`, async () => {
     await pg.stop()
     await fs.rm(dir, { recursive: true, force: true })
   })
+  tool.outage = { stop: () => pg.stop(), start: () => pg.start() }
+  return tool
 }
 
 function onServer(serverUrl: string, stopServer: () => Promise<void>): ToolPostgres {

@@ -47,6 +47,24 @@ export const ConfigSchema = v.object({
   DB_RETRY_MS: int(0, 600_000, 10_000),
   SHUTDOWN_TIMEOUT_MS: int(100, 600_000, 30_000),
   INSTANCE_ID: v.optional(v.pipe(v.string(), v.minLength(1), v.maxLength(200))),
+  BODY_TIMEOUT_MS: int(100, 600_000, 10_000),
+  AUTH_TOKENS: v.optional(
+    v.pipe(
+      v.string(),
+      v.transform((text) => text.split(',').map((token) => token.trim())),
+      v.check(
+        (tokens) => tokens.every((token) => /^[\x21-\x7e]{16,}$/.test(token)),
+        'must be comma-separated tokens of at least 16 printable characters, no spaces',
+      ),
+    ),
+  ),
+  AUTH_READ: v.optional(
+    v.pipe(
+      v.picklist(['true', 'false'], 'must be true or false'),
+      v.transform((text) => text === 'true'),
+    ),
+    'false',
+  ),
 })
 
 type Env = v.InferOutput<typeof ConfigSchema>
@@ -58,6 +76,8 @@ export interface Config extends Readonly<Env> {
   /** Names this process's counter rows, so replicas on one database never contend. */
   readonly instanceId: string
 }
+
+const SECRET_KEYS = new Set(['AUTH_TOKENS', 'DATABASE_URL'])
 
 export class ConfigError extends Error {
   readonly code = 'ERR_CONFIG'
@@ -78,7 +98,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(
       result.issues.map((issue) => {
         const key = v.getDotPath(issue) ?? '?'
-        return `${key}=${JSON.stringify(input[key])}: ${issue.message}`
+        // never echo a secret back into logs
+        const shown = SECRET_KEYS.has(key) ? '<hidden>' : JSON.stringify(input[key])
+        return `${key}=${shown}: ${issue.message}`
       }),
     )
   }

@@ -15,6 +15,7 @@ import { startEmbedded, type Embedded } from './db/embedded.js'
 import { migrate } from './db/migrate.js'
 import { ping, readCounters, readEvents } from './db/read.js'
 import { describeTarget, type DbTarget } from './db/target.js'
+import { Tokens } from './http/auth.js'
 import { HttpServer } from './http/server.js'
 import { Publisher } from './ingest/publish.js'
 import { createLogger, type Logger } from './log.js'
@@ -72,6 +73,7 @@ export async function start(config: Config, log: Logger): Promise<Running> {
     const server = new HttpServer(
       uws,
       {
+        full: () => shards.queued >= config.QUEUE_MAX_EVENTS,
         publish: (body, ack) => publisher.publish(body, ack),
         events: (query) => readEvents(sql, query),
         stats,
@@ -81,7 +83,10 @@ export async function start(config: Config, log: Logger): Promise<Running> {
         host: config.HOST,
         port: config.PORT,
         bodyLimitBytes: config.BODY_LIMIT_BYTES,
+        bodyTimeoutMs: config.BODY_TIMEOUT_MS,
         ackMode: config.ACK_MODE,
+        tokens: new Tokens(config.AUTH_TOKENS ?? []),
+        authRead: config.AUTH_READ,
         log,
       },
     )
@@ -93,6 +98,7 @@ export async function start(config: Config, log: Logger): Promise<Running> {
         port,
         shards: config.SHARDS,
         ack: config.ACK_MODE,
+        auth: config.AUTH_TOKENS === undefined ? 'off' : config.AUTH_READ ? 'all' : 'publish',
         database: describeTarget(target),
         migrations_applied: applied,
         state: {

@@ -52,7 +52,7 @@ export interface MergeOutcome {
 
 export async function mergeBatch(
   sql: Sql,
-  rows: string,
+  rows: Uint8Array,
   owner: { instance: string; shard: number },
   listSaved: boolean,
 ): Promise<MergeOutcome[]> {
@@ -61,7 +61,7 @@ export async function mergeBatch(
     const copy = await tx`COPY staging FROM STDIN`.writable()
     await new Promise<void>((resolve, reject) => {
       copy.once('error', reject)
-      copy.end(rows, () => resolve())
+      copy.end(Buffer.from(rows.buffer, rows.byteOffset, rows.byteLength), () => resolve())
     })
     return tx.unsafe<MergeOutcome[]>(MERGE, [owner.instance, owner.shard, listSaved])
   })

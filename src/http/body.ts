@@ -7,28 +7,41 @@
 import type { HttpRequest } from 'uWebSockets.js'
 import type { Exchange } from './respond.js'
 
+export interface BodyLimits {
+  bodyLimitBytes: number
+  /** A body must arrive within this time: a client trickling bytes cannot hold a request open. */
+  bodyTimeoutMs: number
+}
+
 export function readBody(
   ex: Exchange,
   req: HttpRequest,
-  limitBytes: number,
+  limits: BodyLimits,
   onBody: (body: Uint8Array) => void,
 ): void {
+  const { bodyLimitBytes, bodyTimeoutMs } = limits
   const declared = req.getHeader('content-length')
-  if (declared !== '' && Number(declared) > limitBytes) {
-    tooLarge(ex, limitBytes)
+  if (declared !== '' && Number(declared) > bodyLimitBytes) {
+    tooLarge(ex, bodyLimitBytes)
     return
   }
+  const timer = setTimeout(() => {
+    ex.error(408, 'body_timeout', `request body not received within ${bodyTimeoutMs} ms`, {}, true)
+  }, bodyTimeoutMs)
   const chunks: Buffer[] = []
   let size = 0
   ex.res.onData((chunk, isLast) => {
-    if (ex.settled) return
+    if (ex.settled) return clearTimeout(timer)
     size += chunk.byteLength
-    if (size > limitBytes) {
-      tooLarge(ex, limitBytes)
+    if (size > bodyLimitBytes) {
+      clearTimeout(timer)
+      tooLarge(ex, bodyLimitBytes)
       return
     }
     chunks.push(Buffer.from(chunk.slice(0)))
-    if (isLast) onBody(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size))
+    if (!isLast) return
+    clearTimeout(timer)
+    onBody(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size))
   })
 }
 

@@ -10,6 +10,7 @@ const STATUS: Record<number, string> = {
   202: '202 Accepted',
   400: '400 Bad Request',
   401: '401 Unauthorized',
+  408: '408 Request Timeout',
   404: '404 Not Found',
   405: '405 Method Not Allowed',
   413: '413 Payload Too Large',

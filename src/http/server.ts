@@ -12,6 +12,7 @@ import type { PublishResult } from '../ingest/publish.js'
 import type { Logger } from '../log.js'
 import type { Stats } from '../stats/stats.js'
 import type { Uws } from '../uws.js'
+import type { Tokens } from './auth.js'
 import { readBody } from './body.js'
 import { EventsQuerySchema, PublishQuerySchema, parseQuery } from './query.js'
 import { Exchange } from './respond.js'
@@ -22,6 +23,8 @@ export interface Readiness {
 }
 
 export interface Services {
+  /** True while the queues are full: a publish is refused before its body is read. */
+  full(): boolean
   publish(body: Uint8Array, ack: AckMode): Promise<PublishResult>
   events(query: EventsQuery): Promise<EventsPage>
   stats(): Promise<Stats>
@@ -32,7 +35,11 @@ export interface ServerOptions {
   host: string
   port: number
   bodyLimitBytes: number
+  bodyTimeoutMs: number
   ackMode: AckMode
+  /** Required on publish; on reads too when `authRead`. Health checks stay open. */
+  tokens: Tokens
+  authRead: boolean
   log: Logger
 }
 
@@ -66,7 +73,7 @@ export class HttpServer {
       .post('/publish', (res, req) => this.publish(res, req))
       .post('/publish/batch', (res, req) => this.publish(res, req))
       .get('/events', (res, req) => this.events(res, req))
-      .get('/stats', (res) => this.stats(res))
+      .get('/stats', (res, req) => this.stats(res, req))
       .get('/health', (res) => this.exchange(res).json(200, '{"status":"ok"}'))
       .get('/healthz', (res) => this.exchange(res).json(200, '{"status":"ok"}'))
       .get('/readyz', (res) => this.readyz(res))
@@ -107,7 +114,18 @@ export class HttpServer {
 
   private publish(res: HttpResponse, req: HttpRequest): void {
     const ex = this.exchange(res)
-    if (this.refuseWhileClosing(ex)) return
+    if (this.refuseWhileClosing(ex) || this.refuseUnauthorized(ex, req, true)) return
+    if (this.services.full()) {
+      // cheapest possible refusal under overload: the body is never read
+      ex.error(
+        503,
+        'queue_full',
+        'queues are full; retry after the indicated delay',
+        RETRY_AFTER,
+        true,
+      )
+      return
+    }
     const type = req.getHeader('content-type')
     if (type !== '' && !/^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i.test(type)) {
       ex.error(415, 'unsupported_media_type', `Content-Type must be application/json, not ${type}`)
@@ -119,7 +137,7 @@ export class HttpServer {
       return
     }
     const ack = query.value.ack ?? this.options.ackMode
-    readBody(ex, req, this.options.bodyLimitBytes, (body) => {
+    readBody(ex, req, this.options, (body) => {
       this.services.publish(body, ack).then(
         (result) => answerPublish(ex, result),
         (error: unknown) => this.internalError(ex, error),
@@ -129,7 +147,9 @@ export class HttpServer {
 
   private events(res: HttpResponse, req: HttpRequest): void {
     const ex = this.exchange(res)
-    if (this.refuseWhileClosing(ex)) return
+    if (this.refuseWhileClosing(ex) || this.refuseUnauthorized(ex, req, this.options.authRead)) {
+      return
+    }
     const query = parseQuery(EventsQuerySchema, req.getQuery() ?? '')
     if (!query.ok) {
       ex.error(400, 'invalid_query', query.message)
@@ -142,9 +162,11 @@ export class HttpServer {
     )
   }
 
-  private stats(res: HttpResponse): void {
+  private stats(res: HttpResponse, req: HttpRequest): void {
     const ex = this.exchange(res)
-    if (this.refuseWhileClosing(ex)) return
+    if (this.refuseWhileClosing(ex) || this.refuseUnauthorized(ex, req, this.options.authRead)) {
+      return
+    }
     this.services.stats().then(
       (stats) => ex.json(200, JSON.stringify(stats)),
       (error: unknown) => this.unavailable(ex, error),
@@ -184,6 +206,14 @@ export class HttpServer {
   private refuseWhileClosing(ex: Exchange): boolean {
     if (!this.closing) return false
     ex.error(503, 'shutting_down', 'the server is shutting down', RETRY_AFTER, true)
+    return true
+  }
+
+  private refuseUnauthorized(ex: Exchange, req: HttpRequest, required: boolean): boolean {
+    if (!required || this.options.tokens.allows(req.getHeader('authorization'))) return false
+    ex.error(401, 'unauthorized', 'a valid `Authorization: Bearer <token>` is required', {
+      'WWW-Authenticate': 'Bearer',
+    })
     return true
   }
 

@@ -12,8 +12,11 @@ export interface WorkerConfig {
 }
 
 export interface FlushTask {
-  /** COPY text rows, each starting with the id of the part (request share) it belongs to. */
-  rows: string
+  /**
+   * COPY text rows, UTF-8, each starting with the id of the part (request share) it belongs to.
+   * Its memory is transferred, not copied, to the worker.
+   */
+  rows: Uint8Array
   /** Ask the merge to name the stored keys (only for `debug` logs). */
   listSaved: boolean
 }

@@ -143,7 +143,8 @@ export class Shard {
     const listSaved = this.log.isLevelEnabled('debug')
     if (listSaved) logEach(this.log, parts, 'Processing event')
     try {
-      const result = await this.pool.run({ rows: parts.map((p) => p.rows).join(''), listSaved })
+      const rows = concat(parts)
+      const result = await this.pool.run({ rows, listSaved }, { transferList: [rows.buffer] })
       this.settle(parts, result)
       this.batches++
       this.events += events
@@ -186,6 +187,19 @@ export class Shard {
     }
     for (const part of parts) part.ticket.partStored(stored.get(part.id) ?? 0)
   }
+}
+
+/** One buffer that owns its memory (never a slice of Node's shared pool), so it can be moved. */
+function concat(parts: Part[]): Uint8Array<ArrayBuffer> {
+  let size = 0
+  for (const part of parts) size += part.rows.length
+  const out = new Uint8Array(size)
+  let at = 0
+  for (const part of parts) {
+    out.set(part.rows, at)
+    at += part.rows.length
+  }
+  return out
 }
 
 function sumStored(inserted: number[]): number {

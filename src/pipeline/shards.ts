@@ -83,7 +83,8 @@ export class Shards {
     keys: [string, string][][] | null,
   ): void {
     ticket.addPart()
-    this.shards[s]!.enqueue(new Part(ids[s]!, ticket, rows[s]!, counts[s]!, keys?.[s] ?? null))
+    const encoded = Buffer.from(rows[s]!)
+    this.shards[s]!.enqueue(new Part(ids[s]!, ticket, encoded, counts[s]!, keys?.[s] ?? null))
     rows[s] = ''
     counts[s] = 0
     if (keys !== null) keys[s] = []

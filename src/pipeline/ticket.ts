@@ -17,7 +17,8 @@ export class Part {
   constructor(
     readonly id: number,
     readonly ticket: Ticket,
-    readonly rows: string,
+    /** This part's COPY rows, already UTF-8: encoded once, never copied as a string again. */
+    readonly rows: Buffer,
     readonly events: number,
     /** Kept only when per-event debug logs are on. */
     readonly keys: [topic: string, eventId: string][] | null,

@@ -1,0 +1,65 @@
+/**
+ * An open-loop load at a steady rate: requests leave on a fixed schedule whatever the answers
+ * do, so latency is measured at that load. (autocannon's rate limit sends each second's quota
+ * in one burst, which measures bursts at full speed instead.)
+ */
+import type { LoadResult } from './load.js'
+import type { Workload } from './workload.js'
+
+export interface PacedOptions {
+  url: string
+  path: string
+  rate: number
+  durationS: number
+}
+
+const TICK_MS = 2
+
+export async function paced(workload: Workload, o: PacedOptions): Promise<LoadResult> {
+  const latencies: number[] = []
+  let ok = 0
+  let failed = 0
+  const inFlight: Promise<void>[] = []
+  const send = async () => {
+    const started = performance.now()
+    try {
+      const res = await fetch(o.url + o.path, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: workload.nextBody(),
+      })
+      await res.arrayBuffer()
+      if (res.ok) ok++
+      else failed++
+    } catch {
+      failed++
+    }
+    latencies.push(performance.now() - started)
+  }
+  const started = performance.now()
+  let sent = 0
+  await new Promise<void>((resolve) => {
+    const timer = setInterval(() => {
+      const elapsed = (performance.now() - started) / 1000
+      if (elapsed >= o.durationS) {
+        clearInterval(timer)
+        resolve()
+        return
+      }
+      // catch up to the schedule: rate × elapsed requests should have left by now
+      for (; sent < o.rate * elapsed; sent++) inFlight.push(send())
+    }, TICK_MS)
+  })
+  await Promise.all(inFlight)
+  const seconds = (performance.now() - started) / 1000
+  latencies.sort((a, b) => a - b)
+  const at = (q: number) =>
+    Math.round(latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0)
+  return {
+    requests: ok + failed,
+    ok,
+    failed,
+    requestsPerSecond: Math.round((ok + failed) / seconds),
+    latencyMs: { p50: at(0.5), p99: at(0.99), max: Math.round(latencies.at(-1) ?? 0) },
+  }
+}

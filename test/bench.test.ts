@@ -1,0 +1,27 @@
+/** The benchmark's code paths on a tiny load, so they cannot rot. No timing is asserted. */
+import t from 'tap'
+import { bench, table } from '../bench/run.js'
+
+t.test('every scenario and both references run and count exactly on a tiny load', async (t) => {
+  const lines: string[] = []
+  const report = await bench({ quick: true, profile: true, log: (line) => lines.push(line) })
+  t.same(
+    report.scenarios.map((s) => s.id),
+    ['1', '2', '2½', '3', '4', '5'],
+  )
+  for (const s of [...report.scenarios, ...report.naive]) {
+    t.ok(s.exact, `${s.id} counts exactly ${s.problems.join('; ')}`)
+    t.ok(s.events > 0 && s.peakRssMb > 0, `${s.id} measured`)
+  }
+  t.equal(report.limit.events, 2000)
+  t.ok(report.limit.unique > 0 && report.limit.unique < 2000, 'the limit run saw duplicates')
+  t.same(
+    report.naive.map((n) => n.id),
+    ['naive-100', 'naive-1'],
+  )
+  t.ok(report.profile !== null && report.profile.length > 0, 'a CPU profile was summarised')
+  const markdown = table(report)
+  t.match(markdown, /\| 1 \| batches of 100, durable \|/)
+  t.match(markdown, /\| limit \|/)
+  t.ok(lines.some((l) => l.startsWith('scenario 5')))
+})

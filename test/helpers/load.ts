@@ -1,0 +1,63 @@
+/**
+ * A steady background load for fault tests: a few clients sending batches of fresh events until
+ * stopped, remembering which events were acknowledged (2xx) and every status seen.
+ */
+import { event, type TestEvent } from './client.js'
+
+export interface LoadOptions {
+  concurrency: number
+  batch: number
+  topic: string
+  query?: string
+  headers?: Record<string, string>
+}
+
+export interface Load {
+  /** Events in requests answered 2xx: these must never be lost. */
+  acked: TestEvent[]
+  /** Every event sent, answered or not. */
+  sent: TestEvent[]
+  statuses: Map<number | string, number>
+  /** Longest time one request took, in ms. */
+  slowestMs: number
+  stop(): Promise<void>
+}
+
+export function startLoad(url: string, o: LoadOptions): Load {
+  let running = true
+  const load: Load = {
+    acked: [],
+    sent: [],
+    statuses: new Map(),
+    slowestMs: 0,
+    async stop() {
+      running = false
+      await Promise.all(clients)
+    },
+  }
+  const count = (key: number | string) => load.statuses.set(key, (load.statuses.get(key) ?? 0) + 1)
+  const client = async () => {
+    while (running) {
+      const events = Array.from({ length: o.batch }, () => event({ topic: o.topic }))
+      load.sent.push(...events)
+      const started = performance.now()
+      try {
+        const res = await fetch(`${url}/publish${o.query ?? ''}`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', ...o.headers },
+          body: new TextEncoder().encode(JSON.stringify(events)),
+        })
+        await res.arrayBuffer()
+        count(res.status)
+        if (res.ok) load.acked.push(...events)
+        if (res.status === 503) await new Promise((r) => setTimeout(r, 50))
+      } catch (error) {
+        count(String((error as Error).cause ?? error).split(':')[0] ?? 'error')
+        await new Promise((r) => setTimeout(r, 50))
+      }
+      load.slowestMs = Math.max(load.slowestMs, performance.now() - started)
+    }
+  }
+  const clients = Array.from({ length: o.concurrency }, client)
+  return load
+}
