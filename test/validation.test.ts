@@ -1,5 +1,6 @@
 import t from 'tap'
 import { parsePublishBody } from '../src/ingest/request.js'
+import { duplicateKey } from '../src/ingest/duplicate-keys.js'
 import { timestampProblem } from '../src/ingest/event.js'
 
 const enc = (value: unknown) =>
@@ -137,4 +138,14 @@ t.test('a hostile batch gets a bounded list of issues', async (t) => {
   )
   if (r.status === 422) t.equal(r.issues.length, 100)
   t.equal(r.events, 500)
+})
+
+t.test('duplicate keys are found in any object, however they are spelled', async (t) => {
+  t.equal(duplicateKey('{"a":1,"b":{"a":2}}'), null, 'the same key in different objects is fine')
+  t.equal(duplicateKey('[{"a":1},{"a":2}]'), null)
+  t.equal(duplicateKey('{"a":1,"b":2,"a":3}'), 'a')
+  t.equal(duplicateKey('{"x":[{"k":1,"k":2}]}'), 'k')
+  t.equal(duplicateKey('{"a\\"b":1,"a\\u0022b":2}'), 'a"b')
+  t.equal(duplicateKey('{"v":"a\\\\","v2":"\\"v\\":"}'), null, 'escaped quotes inside values')
+  t.equal(duplicateKey('{ "a" : 1 , "a"\n:2}'), 'a', 'whitespace around colons')
 })

@@ -3,6 +3,7 @@
  * `Rejection` with an HTTP status and a stable code), never an exception.
  */
 import * as v from 'valibot'
+import { duplicateKey } from './duplicate-keys.js'
 import { EventSchema, type Event } from './event.js'
 
 export interface Issue {
@@ -13,7 +14,12 @@ export interface Issue {
 
 /** `events` is how many events the request is refused with; a body that does not parse counts one. */
 export type Rejection =
-  | { status: 400; error: 'malformed_json' | 'invalid_body'; message: string; events: 1 }
+  | {
+      status: 400
+      error: 'malformed_json' | 'duplicate_key' | 'invalid_body'
+      message: string
+      events: 1
+    }
   | { status: 413; error: 'too_many_events'; message: string; events: number }
   | { status: 422; error: 'validation'; message: string; events: number; issues: Issue[] }
 
@@ -26,14 +32,25 @@ const utf8 = new TextDecoder('utf-8', { fatal: true })
 
 export function parsePublishBody(body: Uint8Array, maxEvents: number): Parsed {
   let document: unknown
+  let text: string
   try {
-    document = JSON.parse(utf8.decode(body))
+    text = utf8.decode(body)
+    document = JSON.parse(text)
   } catch (error) {
     const reason = error instanceof SyntaxError ? error.message : 'body is not valid UTF-8'
     return fail({
       status: 400,
       error: 'malformed_json',
       message: `malformed JSON: ${reason}`,
+      events: 1,
+    })
+  }
+  const repeated = duplicateKey(text)
+  if (repeated !== null) {
+    return fail({
+      status: 400,
+      error: 'duplicate_key',
+      message: `key ${JSON.stringify(repeated)} appears twice in one object; which one is meant is ambiguous`,
       events: 1,
     })
   }

@@ -9,7 +9,8 @@ export interface LoadOptions {
   batch: number
   topic: string
   query?: string
-  headers?: Record<string, string>
+  /** Pause after a 503 or a network error; 0 hammers (default 50). */
+  backoffMs?: number
 }
 
 export interface Load {
@@ -36,6 +37,7 @@ export function startLoad(url: string, o: LoadOptions): Load {
     },
   }
   const count = (key: number | string) => load.statuses.set(key, (load.statuses.get(key) ?? 0) + 1)
+  const pause = () => new Promise((r) => setTimeout(r, o.backoffMs ?? 50))
   const client = async () => {
     while (running) {
       const events = Array.from({ length: o.batch }, () => event({ topic: o.topic }))
@@ -44,16 +46,16 @@ export function startLoad(url: string, o: LoadOptions): Load {
       try {
         const res = await fetch(`${url}/publish${o.query ?? ''}`, {
           method: 'POST',
-          headers: { 'content-type': 'application/json', ...o.headers },
+          headers: { 'content-type': 'application/json' },
           body: new TextEncoder().encode(JSON.stringify(events)),
         })
         await res.arrayBuffer()
         count(res.status)
         if (res.ok) load.acked.push(...events)
-        if (res.status === 503) await new Promise((r) => setTimeout(r, 50))
+        if (res.status === 503) await pause()
       } catch (error) {
         count(String((error as Error).cause ?? error).split(':')[0] ?? 'error')
-        await new Promise((r) => setTimeout(r, 50))
+        await pause()
       }
       load.slowestMs = Math.max(load.slowestMs, performance.now() - started)
     }

@@ -1,0 +1,66 @@
+/**
+ * Three aggregator processes on one PostgreSQL, the same keys sent to all of them at once:
+ * exact global counts on every replica and no deadlock.
+ */
+import t from 'tap'
+import { event, post, stats, waitForStats, type TestEvent } from './helpers/client.js'
+import { storedEvents, testDatabase } from './helpers/postgres.js'
+import { startServer } from './helpers/server.js'
+
+const db = await testDatabase(t)
+
+t.test(
+  'overlapping events sent to three replicas are stored once and counted exactly',
+  async (t) => {
+    const replicas = await Promise.all(
+      ['a', 'b', 'c'].map((id) =>
+        startServer(t, { DATABASE_URL: db.url, INSTANCE_ID: `replica-${id}`, SHARDS: '2' }),
+      ),
+    )
+    const keys = Array.from({ length: 2000 }, (_, i) => event({ topic: `replicas.${i % 5}` }))
+    // every replica gets every key, in its own shuffled order and batching, all at once
+    const shuffled = (seed: number) => [...keys].sort((a, b) => hash(a, seed) - hash(b, seed))
+    const sends = replicas.flatMap((replica, r) => {
+      const order = shuffled(r + 1)
+      const batches: TestEvent[][] = []
+      for (let i = 0; i < order.length; i += 50 + r * 17)
+        batches.push(order.slice(i, i + 50 + r * 17))
+      return batches.map((batch) => post(replica.url, '/publish', batch))
+    })
+    const replies = await Promise.all(sends)
+    t.ok(
+      replies.every((r) => r.status === 200),
+      `all ${replies.length} requests succeeded, no deadlock`,
+    )
+    const unique = replies.reduce((n, r) => n + (r.body.unique as number), 0)
+    const duplicates = replies.reduce((n, r) => n + (r.body.duplicates as number), 0)
+    t.equal(unique, 2000, 'each key was stored by exactly one request')
+    t.equal(duplicates, 4000)
+    t.equal(await storedEvents(db.sql), 2000)
+    for (const replica of replicas) {
+      const s = await waitForStats(replica.url, (x) => x.in_flight === 0)
+      t.match(
+        s,
+        { unique_processed: 2000, duplicate_dropped: 4000, received: 6000 },
+        'global totals',
+      )
+    }
+    const [{ rows }] =
+      (await db.sql`SELECT count(DISTINCT instance)::int AS rows FROM counters`) as unknown as [
+        { rows: number },
+      ]
+    t.equal(rows, 3, 'each replica keeps its own counter rows')
+  },
+)
+
+t.test('a replica restarting with the same INSTANCE_ID keeps counting on its rows', async (t) => {
+  const first = await startServer(t, { DATABASE_URL: db.url, INSTANCE_ID: 'replica-a' })
+  await post(first.url, '/publish', [event({ topic: 'replicas.again' })])
+  t.equal((await stats(first.url)).unique_processed, 2001)
+})
+
+function hash(e: TestEvent, seed: number): number {
+  let h = seed
+  for (const c of e.event_id) h = Math.imul(h ^ c.charCodeAt(0), 0x01000193)
+  return h
+}
