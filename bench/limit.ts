@@ -5,7 +5,7 @@
  */
 import { stagingRow } from '../src/db/copy-text.js'
 import { connect } from '../src/db/connect.js'
-import { mergeBatch } from '../src/db/merge.js'
+import { createStaging, mergeBatch } from '../src/db/merge.js'
 import { migrate } from '../src/db/migrate.js'
 import type { Event } from '../src/ingest/event.js'
 import { Workload } from './workload.js'
@@ -45,7 +45,7 @@ export async function measureLimit(o: LimitOptions): Promise<LimitResult> {
   const conns = Array.from({ length: o.connections }, () =>
     connect(target, { max: 1, onnotice: () => {} }),
   )
-  await Promise.all(conns.map((sql) => sql`SELECT 1`))
+  await Promise.all(conns.map((sql) => createStaging(sql)))
   let next = 0
   let unique = 0
   const started = performance.now()

@@ -9,20 +9,25 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { workerData } from 'piscina'
 import { connect, type Sql } from '../src/db/connect.js'
-import { mergeBatch, type MergeOutcome } from '../src/db/merge.js'
+import { createStaging, lostStaging, mergeBatch, type MergeOutcome } from '../src/db/merge.js'
 import { isTransient } from '../src/db/transient.js'
 import type { FlushResult, FlushTask, WorkerConfig } from '../src/pipeline/protocol.js'
 
 const config = workerData as WorkerConfig
 const owner = { instance: config.instanceId, shard: config.shard }
 let sql: Sql | null = null
+/** Whether `sql`'s session has its staging table yet. */
+let staged = false
 
 function connection(): Sql {
-  sql ??= connect(config.target, {
-    max: 1,
-    connectTimeoutS: Math.max(1, Math.ceil(config.attemptTimeoutMs / 1000)),
-    onnotice: (notice) => process.emitWarning(`postgres notice: ${notice.message}`),
-  })
+  if (sql === null) {
+    sql = connect(config.target, {
+      max: 1,
+      connectTimeoutS: Math.max(1, Math.ceil(config.attemptTimeoutMs / 1000)),
+      onnotice: (notice) => process.emitWarning(`postgres notice: ${notice.message}`),
+    })
+    staged = false
+  }
   return sql
 }
 
@@ -51,10 +56,18 @@ async function attempt(task: FlushTask): Promise<MergeOutcome[]> {
     )
   })
   try {
-    return await Promise.race([mergeBatch(connection(), task.rows, owner, task.listSaved), timeout])
+    return await Promise.race([store(connection(), task), timeout])
   } finally {
     clearTimeout(timer)
   }
+}
+
+async function store(sql: Sql, task: FlushTask): Promise<MergeOutcome[]> {
+  if (!staged) {
+    await createStaging(sql)
+    staged = true
+  }
+  return mergeBatch(sql, task.rows, owner, task.listSaved)
 }
 
 export default async function flush(task: FlushTask): Promise<FlushResult> {
@@ -73,7 +86,9 @@ export default async function flush(task: FlushTask): Promise<FlushResult> {
     } catch (error) {
       discard()
       const elapsed = performance.now() - started
-      if (!isTransient(error) || elapsed + backoffMs > config.retryMs) throw error
+      // a session postgres.js replaced by itself has lost its staging table: a new one fixes it
+      const retryable = isTransient(error) || lostStaging(error)
+      if (!retryable || elapsed + backoffMs > config.retryMs) throw error
       await sleep(backoffMs)
       backoffMs = Math.min(backoffMs * 2, 1000)
     }

@@ -1,21 +1,27 @@
 /**
- * Stores one batch: COPY into a temporary staging table of plain text columns, so COPY cannot
- * fail on data, then one statement that casts, drops in-batch duplicates, inserts in key order
- * (concurrent batches from other replicas lock keys in the same order, so they cannot deadlock),
- * and adds the outcome to this shard's counter rows. All in one transaction: the counters always
- * agree with the stored rows.
+ * Stores one batch in two round trips, one WAL flush.
+ *
+ * 1. COPY into a temporary staging table of plain text columns: COPY cannot fail on data, and a
+ *    temporary table writes no WAL, so this autocommit costs no flush.
+ * 2. ONE statement that empties the staging table and, from what it removed, casts, drops in-batch
+ *    duplicates, inserts in key order (concurrent batches from other replicas lock keys in the same
+ *    order, so they cannot deadlock), and adds the outcome to this shard's counter rows. A
+ *    statement is a transaction: the counters always agree with the stored rows.
+ *
+ * If the merge fails, the staging rows stay behind: the caller must drop the connection (and so
+ * the temporary table) before retrying, never COPY the batch again onto it.
  */
 import type { Sql } from './connect.js'
 
 const STAGING = `
-  CREATE TEMP TABLE IF NOT EXISTS staging (
+  CREATE TEMP TABLE staging (
     part text, topic text COLLATE "C", event_id text COLLATE "C", ts text, source text,
     payload text
-  ) ON COMMIT DELETE ROWS`
+  )`
 
 const MERGE = `
   WITH batch AS MATERIALIZED (
-    SELECT part::bigint AS part, topic, event_id, ts, source, payload FROM staging
+    DELETE FROM staging RETURNING part::bigint AS part, topic, event_id, ts, source, payload
   ), firsts AS (
     SELECT DISTINCT ON (topic, event_id) part, topic, event_id, ts, source, payload
     FROM batch ORDER BY topic, event_id, part
@@ -50,19 +56,27 @@ export interface MergeOutcome {
   saved: [topic: string, eventId: string][] | null
 }
 
+/** Once per connection, before its first batch. */
+export async function createStaging(sql: Sql): Promise<void> {
+  await sql.unsafe(STAGING)
+}
+
+/** Whether an error means the connection's staging table is gone (the session was replaced). */
+export function lostStaging(error: unknown): boolean {
+  const e = error as { code?: unknown; message?: unknown }
+  return e.code === '42P01' && /"staging"/.test(String(e.message))
+}
+
 export async function mergeBatch(
   sql: Sql,
   rows: Uint8Array,
   owner: { instance: string; shard: number },
   listSaved: boolean,
 ): Promise<MergeOutcome[]> {
-  return sql.begin(async (tx) => {
-    await tx.unsafe(STAGING)
-    const copy = await tx`COPY staging FROM STDIN`.writable()
-    await new Promise<void>((resolve, reject) => {
-      copy.once('error', reject)
-      copy.end(Buffer.from(rows.buffer, rows.byteOffset, rows.byteLength), () => resolve())
-    })
-    return tx.unsafe<MergeOutcome[]>(MERGE, [owner.instance, owner.shard, listSaved])
+  const copy = await sql`COPY staging FROM STDIN`.writable()
+  await new Promise<void>((resolve, reject) => {
+    copy.once('error', reject)
+    copy.end(Buffer.from(rows.buffer, rows.byteOffset, rows.byteLength), () => resolve())
   })
+  return sql.unsafe<MergeOutcome[]>(MERGE, [owner.instance, owner.shard, listSaved])
 }
