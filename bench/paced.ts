@@ -12,6 +12,11 @@ export interface PacedOptions {
   path: string
   rate: number
   durationS: number
+  /**
+   * Seconds at the same rate before measuring: a fresh server's first second (opening
+   * connections, compiling hot code, workers connecting) is not its steady latency.
+   */
+  warmupS: number
 }
 
 const TICK_MS = 2
@@ -24,13 +29,15 @@ export async function paced(workload: Workload, o: PacedOptions): Promise<LoadRe
   // node:http with a keep-alive pool: fetch costs too much CPU per request to keep a schedule
   const agent = new Agent({ keepAlive: true, maxSockets: 256 })
   const target = new URL(o.path, o.url)
+  const begun = performance.now()
   const send = () =>
     new Promise<void>((resolve) => {
       const started = performance.now()
+      const measured = started - begun >= o.warmupS * 1000
       const done = (good: boolean) => {
         if (good) ok++
         else failed++
-        latencies.push(performance.now() - started)
+        if (measured) latencies.push(performance.now() - started)
         resolve()
       }
       const req = request(
@@ -44,12 +51,11 @@ export async function paced(workload: Workload, o: PacedOptions): Promise<LoadRe
       req.on('error', () => done(false))
       req.end(workload.nextBody())
     })
-  const started = performance.now()
   let sent = 0
   await new Promise<void>((resolve) => {
     const timer = setInterval(() => {
-      const elapsed = (performance.now() - started) / 1000
-      if (elapsed >= o.durationS) {
+      const elapsed = (performance.now() - begun) / 1000
+      if (elapsed >= o.warmupS + o.durationS) {
         clearInterval(timer)
         resolve()
         return
@@ -60,7 +66,7 @@ export async function paced(workload: Workload, o: PacedOptions): Promise<LoadRe
   })
   await Promise.all(inFlight)
   agent.destroy()
-  const seconds = (performance.now() - started) / 1000
+  const seconds = (performance.now() - begun) / 1000
   latencies.sort((a, b) => a - b)
   const at = (q: number) =>
     Math.round(latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0)

@@ -156,6 +156,7 @@ async function runScenario(pg: ToolPostgres, s: Scenario, o: RunOptions): Promis
             path,
             rate: o.rate,
             durationS: s.durationS ?? 10,
+            warmupS: s.warmupS ?? 0,
           })
         : await load(workload, {
             url: server.url,

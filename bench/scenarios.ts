@@ -9,6 +9,8 @@ export interface Scenario {
   durationS?: number
   /** Rows already in the table before the run. */
   preload?: number
+  /** Seconds of load before latency is measured (paced runs only). */
+  warmupS?: number
   /** Run at this share of another scenario's measured requests/s. */
   rateOf?: { scenario: string; share: number }
 }
@@ -42,6 +44,7 @@ export function scenarios(quick: boolean): Scenario[] {
       connections: 200,
       durationS: size(15, 1),
       rateOf: { scenario: '2', share: 0.5 },
+      warmupS: size(3, 0.5),
     },
     {
       id: '3',
