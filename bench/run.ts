@@ -4,12 +4,14 @@
  * `bench/results/<timestamp>.json` and prints a markdown table. `--quick` runs a tiny load
  * (what `npm test` does, so this code cannot rot); `--profile` adds a CPU profile of scenario 1.
  */
+import { once } from 'node:events'
 import { mkdir, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import postgres from 'postgres'
+import WebSocket from 'ws'
 import type { Stats } from '../src/stats/stats.js'
 import { spawnAggregator, type Aggregator } from './aggregator.js'
 import { measureLimit, type LimitResult } from './limit.js'
@@ -133,6 +135,7 @@ async function runScenario(pg: ToolPostgres, s: Scenario, o: RunOptions): Promis
   const url = await pg.createDatabase(name)
   const sql = postgres(url, { max: 1, onnotice: () => {} })
   let server: Aggregator | null = null
+  let viewers: WebSocket[] = []
   try {
     if (s.preload) await preload(sql, url, s.preload)
     server = await spawnAggregator(
@@ -140,6 +143,7 @@ async function runScenario(pg: ToolPostgres, s: Scenario, o: RunOptions): Promis
       o.nodeArgs,
       o.script,
     )
+    viewers = await openDashboards(server.url, s.viewers ?? 0)
     const before = await stats(server.url)
     const workload = new Workload({
       eventsPerRequest: s.eventsPerRequest,
@@ -208,6 +212,7 @@ async function runScenario(pg: ToolPostgres, s: Scenario, o: RunOptions): Promis
       problems,
     }
   } finally {
+    for (const viewer of viewers) viewer.terminate()
     await server?.stop('SIGTERM')
     await sql.end({ timeout: 5 })
     await pg.dropDatabase(name)
@@ -239,6 +244,17 @@ async function preload(sql: postgres.Sql, url: string, rows: number): Promise<vo
   await sql`VACUUM ANALYZE events`
 }
 
+/** Dashboard viewers on `/live`, each already shown its first snapshot. */
+async function openDashboards(url: string, count: number): Promise<WebSocket[]> {
+  return Promise.all(
+    Array.from({ length: count }, async () => {
+      const viewer = new WebSocket(`${url.replace('http:', 'ws:')}/live`)
+      await once(viewer, 'message')
+      return viewer
+    }),
+  )
+}
+
 async function stats(url: string): Promise<Stats> {
   return (await (await fetch(`${url}/stats`)).json()) as Stats
 }
@@ -255,7 +271,8 @@ async function drained(url: string): Promise<Stats> {
 export function table(report: BenchReport): string {
   const naiveFor = (s: ScenarioResult) =>
     report.naive.find(
-      (n) => n.id === (s.id === '1' || s.id === '4' || s.id === '5' ? 'naive-100' : 'naive-1'),
+      (n) =>
+        n.id === (s.id.startsWith('1') || s.id === '4' || s.id === '5' ? 'naive-100' : 'naive-1'),
     )
   const rows = report.scenarios.map((s) => {
     const n = naiveFor(s)

@@ -13,6 +13,8 @@ export interface Scenario {
   warmupS?: number
   /** Run at this share of another scenario's measured requests/s. */
   rateOf?: { scenario: string; share: number }
+  /** Dashboards open on `/live` for the whole run. */
+  viewers?: number
 }
 
 export const DUPLICATES = 0.2
@@ -27,6 +29,15 @@ export function scenarios(quick: boolean): Scenario[] {
       ack: 'durable',
       connections: 32,
       requests: size(3000, 20),
+    },
+    {
+      id: '1+dash',
+      title: 'batches of 100, durable, 5 dashboards open',
+      eventsPerRequest: 100,
+      ack: 'durable',
+      connections: 32,
+      requests: size(3000, 20),
+      viewers: 5,
     },
     {
       id: '2',

@@ -9,6 +9,7 @@
  *                                        ▼
  *                  worker thread per shard ─▶ PostgreSQL: COPY staging → merge → counters
  */
+import { createRequire } from 'node:module'
 import { ConfigError, loadConfig, type Config } from './config.js'
 import { connect, type Sql } from './db/connect.js'
 import { startEmbedded, type Embedded } from './db/embedded.js'
@@ -20,8 +21,12 @@ import { HttpServer } from './http/server.js'
 import { Publisher } from './ingest/publish.js'
 import { createLogger, type Logger } from './log.js'
 import { Shards } from './pipeline/shards.js'
+import { Metrics } from './stats/metrics.js'
 import { EdgeCounters, snapshot } from './stats/stats.js'
 import { loadUws } from './uws.js'
+
+const VERSION = (createRequire(import.meta.url)('../../package.json') as { version: string })
+  .version
 
 export interface Running {
   port: number
@@ -46,7 +51,14 @@ export async function start(config: Config, log: Logger): Promise<Running> {
   try {
     const applied = await migrate(sql)
     const edge = new EdgeCounters()
+    // read at scrape time, when `shards` exists; only batch latencies are pushed as they happen
+    const metrics = new Metrics({
+      shards: () => shards.stats(),
+      inFlight: () => shards.inFlight,
+      edge,
+    })
     const shards = new Shards({
+      onBatch: (ms, events) => metrics.batch(ms, events),
       shards: config.SHARDS,
       batchMaxEvents: config.BATCH_MAX_EVENTS,
       flushIntervalMs: config.FLUSH_INTERVAL_MS,
@@ -74,7 +86,7 @@ export async function start(config: Config, log: Logger): Promise<Running> {
       uws,
       {
         full: () => shards.queued >= config.QUEUE_MAX_EVENTS,
-        publish: (body, ack) => publisher.publish(body, ack),
+        publish: (body, format, ack) => publisher.publish(body, format, ack),
         events: (query) => readEvents(sql, query),
         stats,
         ready: () => readiness(sql, shards, config.DB_TIMEOUT_MS),
@@ -87,6 +99,8 @@ export async function start(config: Config, log: Logger): Promise<Running> {
         ackMode: config.ACK_MODE,
         tokens: new Tokens(config.AUTH_TOKENS ?? []),
         authRead: config.AUTH_READ,
+        metrics,
+        version: VERSION,
         log,
       },
     )

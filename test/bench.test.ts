@@ -7,7 +7,7 @@ t.test('every scenario and both references run and count exactly on a tiny load'
   const report = await bench({ quick: true, profile: true, log: (line) => lines.push(line) })
   t.same(
     report.scenarios.map((s) => s.id),
-    ['1', '2', '2½', '3', '4', '5'],
+    ['1', '1+dash', '2', '2½', '3', '4', '5'],
   )
   for (const s of [...report.scenarios, ...report.naive]) {
     t.ok(s.exact, `${s.id} counts exactly ${s.problems.join('; ')}`)

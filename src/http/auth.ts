@@ -28,3 +28,18 @@ export class Tokens {
     return allowed && match !== null
   }
 }
+
+/**
+ * Browsers cannot set headers on a WebSocket, so the dashboard offers its token as the
+ * subprotocol `bearer.<base64url(token)>`. Returns that protocol (the handshake must echo it)
+ * and the `Authorization` value it stands for, or null when none is offered.
+ */
+export function bearerProtocol(header: string): { protocol: string; authorization: string } | null {
+  const protocol = header
+    .split(',')
+    .map((p) => p.trim())
+    .find((p) => p.startsWith('bearer.'))
+  if (protocol === undefined) return null
+  const token = Buffer.from(protocol.slice('bearer.'.length), 'base64url').toString('utf8')
+  return { protocol, authorization: `Bearer ${token}` }
+}

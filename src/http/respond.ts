@@ -16,24 +16,28 @@ const STATUS: Record<number, string> = {
   413: '413 Payload Too Large',
   415: '415 Unsupported Media Type',
   422: '422 Unprocessable Entity',
+  426: '426 Upgrade Required',
   500: '500 Internal Server Error',
   503: '503 Service Unavailable',
 }
 
 export type Headers = Record<string, string>
 
-/** One request and its answer. `onSettled` runs once: when answered or when the client left. */
+/**
+ * One request and its answer. `onSettled` runs once: with the status when answered, with null
+ * when the client left first.
+ */
 export class Exchange {
   private aborted = false
   private answered = false
 
   constructor(
     readonly res: HttpResponse,
-    private readonly onSettled: () => void = () => {},
+    private readonly onSettled: (status: number | null) => void = () => {},
   ) {
     res.onAborted(() => {
       this.aborted = true
-      this.settle()
+      this.settle(null)
     })
   }
 
@@ -41,22 +45,32 @@ export class Exchange {
     return this.aborted || this.answered
   }
 
-  /** Sends a JSON body once; later calls and calls after an abort are ignored. */
   json(status: number, body: string, headers: Headers = {}, close = false): void {
+    this.send(status, 'application/json', body, headers, close)
+  }
+
+  /** Sends a body once; later calls and calls after an abort are ignored. */
+  send(
+    status: number,
+    type: string,
+    body: string | Buffer,
+    headers: Headers = {},
+    close = false,
+  ): void {
     if (this.settled) return
     this.res.cork(() => {
       this.res.writeStatus(STATUS[status] ?? String(status))
-      this.res.writeHeader('Content-Type', 'application/json')
+      this.res.writeHeader('Content-Type', type)
       for (const key in headers) this.res.writeHeader(key, headers[key]!)
       this.res.end(body, close)
     })
-    this.settle()
+    this.settle(status)
   }
 
-  private settle(): void {
+  private settle(status: number | null): void {
     if (this.answered) return
     this.answered = true
-    this.onSettled()
+    this.onSettled(status)
   }
 
   /** An error answer: a stable code, a message, never a stack trace. */

@@ -72,13 +72,40 @@ const payload = v.pipe(
   }),
 )
 
-export const EventSchema = v.object({
-  topic: field,
-  event_id: field,
-  timestamp,
-  source: field,
-  payload: v.optional(payload, () => ({})),
-})
+const describe = <S extends v.GenericSchema>(schema: S, text: string) =>
+  v.pipe(schema, v.description(text))
+
+/** Also the published API documentation (`/openapi.json`), with the examples checked in tests. */
+export const EventSchema = v.pipe(
+  v.object({
+    topic: describe(field, 'Stream the event belongs to; with event_id, the unique key.'),
+    event_id: describe(field, 'Producer-chosen id, unique within its topic.'),
+    timestamp: describe(
+      timestamp,
+      'ISO 8601 date-time with a time zone (Z or ±hh:mm), years 0001-9999. Metadata, not ordering.',
+    ),
+    source: describe(field, 'Who produced the event.'),
+    payload: v.optional(
+      describe(
+        payload,
+        `Any JSON object, nested at most ${MAX_PAYLOAD_DEPTH} deep; numbers must be safe doubles.`,
+      ),
+      () => ({}),
+    ),
+  }),
+  v.description(
+    'One event. Strings may not contain \\u0000 or lone surrogates; unknown fields are ignored.',
+  ),
+  v.examples([
+    {
+      topic: 'payment.notification',
+      event_id: '3832d20e7-unique-payment-101',
+      timestamp: '2025-10-21T10:00:00.000Z',
+      source: 'payment-gateway-A',
+      payload: { content: 'Transaction ok for user 456', metadata: { amount: 500000 } },
+    },
+  ]),
+)
 
 export type Event = v.InferOutput<typeof EventSchema>
 

@@ -6,7 +6,7 @@ import type { AckMode } from '../config.js'
 import type { Stored, Ticket } from '../pipeline/ticket.js'
 import type { EdgeCounters } from '../stats/stats.js'
 import type { Event } from './event.js'
-import { parsePublishBody, type Rejection } from './request.js'
+import { parsePublishBody, type BodyFormat, type Rejection } from './request.js'
 
 export type PublishResult =
   | { kind: 'rejected'; rejection: Rejection }
@@ -26,16 +26,17 @@ export class Publisher {
     private readonly maxEventsPerRequest: number,
   ) {}
 
-  async publish(body: Uint8Array, ack: AckMode): Promise<PublishResult> {
-    const parsed = parsePublishBody(body, this.maxEventsPerRequest)
+  async publish(body: Uint8Array, format: BodyFormat, ack: AckMode): Promise<PublishResult> {
+    const parsed = parsePublishBody(body, this.maxEventsPerRequest, format)
     if (!parsed.ok) {
-      this.edge.rejected += parsed.rejection.events
+      this.edge.reject(parsed.rejection.error, parsed.rejection.events)
       return { kind: 'rejected', rejection: parsed.rejection }
     }
     const ticket = this.pipeline.admit(parsed.events)
     if (ticket === null) {
       return { kind: 'busy', message: 'queues are full; retry after the indicated delay' }
     }
+    this.edge.accepted += ticket.accepted
     if (ack === 'async') return { kind: 'queued', accepted: ticket.accepted }
     try {
       return { kind: 'stored', stored: await ticket.done }

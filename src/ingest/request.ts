@@ -7,7 +7,10 @@ import { duplicateKey } from './duplicate-keys.js'
 import { EventSchema, type Event } from './event.js'
 
 export interface Issue {
+  /** The event's position in the request, from 0. */
   index: number
+  /** For NDJSON bodies: the event's line, from 1. */
+  line?: number
   path: string
   message: string
 }
@@ -30,21 +33,23 @@ const MAX_ISSUES = 100
 
 const utf8 = new TextDecoder('utf-8', { fatal: true })
 
-export function parsePublishBody(body: Uint8Array, maxEvents: number): Parsed {
-  let document: unknown
+/** `json`: one event, an array, or `{"events": [...]}`. `ndjson`: one event per line. */
+export type BodyFormat = 'json' | 'ndjson'
+
+export function parsePublishBody(
+  body: Uint8Array,
+  maxEvents: number,
+  format: BodyFormat = 'json',
+): Parsed {
   let text: string
   try {
     text = utf8.decode(body)
-    document = JSON.parse(text)
-  } catch (error) {
-    const reason = error instanceof SyntaxError ? error.message : 'body is not valid UTF-8'
-    return fail({
-      status: 400,
-      error: 'malformed_json',
-      message: `malformed JSON: ${reason}`,
-      events: 1,
-    })
+  } catch {
+    return malformed('body is not valid UTF-8')
   }
+  const lines: number[] = []
+  const parsed = format === 'json' ? parseDocument(text) : parseLines(text, lines)
+  if (!Array.isArray(parsed)) return fail(parsed)
   const repeated = duplicateKey(text)
   if (repeated !== null) {
     return fail({
@@ -54,24 +59,58 @@ export function parsePublishBody(body: Uint8Array, maxEvents: number): Parsed {
       events: 1,
     })
   }
-  const items = unwrap(document)
-  if (items === null) {
+  if (parsed.length > maxEvents) {
     return fail({
+      status: 413,
+      error: 'too_many_events',
+      message: `a request may carry at most ${maxEvents} events, this one has ${parsed.length}`,
+      events: parsed.length,
+    })
+  }
+  return validate(parsed, format === 'ndjson' ? lines : null)
+}
+
+function parseDocument(text: string): unknown[] | Rejection {
+  let document: unknown
+  try {
+    document = JSON.parse(text)
+  } catch (error) {
+    return malformed((error as Error).message).rejection
+  }
+  return (
+    unwrap(document) ?? {
       status: 400,
       error: 'invalid_body',
       message: 'body must be an event object, an array of events, or {"events": [...]}',
       events: 1,
-    })
+    }
+  )
+}
+
+/** NDJSON: blank lines are skipped; `lines` receives each event's line number, from 1. */
+function parseLines(text: string, lines: number[]): unknown[] | Rejection {
+  const items: unknown[] = []
+  const sources = text.split('\n')
+  for (let line = 0; line < sources.length; line++) {
+    const source = sources[line]!.trim()
+    if (source === '') continue
+    try {
+      items.push(JSON.parse(source))
+      lines.push(line + 1)
+    } catch (error) {
+      return malformed(`line ${line + 1}: ${(error as Error).message}`).rejection
+    }
   }
-  if (items.length > maxEvents) {
-    return fail({
-      status: 413,
-      error: 'too_many_events',
-      message: `a request may carry at most ${maxEvents} events, this one has ${items.length}`,
-      events: items.length,
-    })
-  }
-  return validate(items)
+  return items
+}
+
+function malformed(reason: string): { ok: false; rejection: Rejection } {
+  return fail({
+    status: 400,
+    error: 'malformed_json',
+    message: `malformed JSON: ${reason}`,
+    events: 1,
+  })
 }
 
 function unwrap(document: unknown): unknown[] | null {
@@ -82,7 +121,7 @@ function unwrap(document: unknown): unknown[] | null {
   return Array.isArray(events) ? events : null
 }
 
-function validate(items: unknown[]): Parsed {
+function validate(items: unknown[], lines: number[] | null): Parsed {
   const events: Event[] = new Array(items.length)
   const issues: Issue[] = []
   let rejected = 0
@@ -95,7 +134,11 @@ function validate(items: unknown[]): Parsed {
     rejected++
     for (const issue of result.issues) {
       if (issues.length === MAX_ISSUES) break
-      issues.push({ index, path: v.getDotPath(issue) ?? '', message: describe(issue) })
+      const path = v.getDotPath(issue) ?? ''
+      const message = describe(issue)
+      issues.push(
+        lines === null ? { index, path, message } : { index, line: lines[index]!, path, message },
+      )
     }
   }
   if (rejected === 0) return { ok: true, events }
@@ -114,4 +157,4 @@ function describe(issue: v.BaseIssue<unknown>): string {
   return issue.path === undefined ? 'must be an event object' : 'is required'
 }
 
-const fail = (rejection: Rejection): Parsed => ({ ok: false, rejection })
+const fail = (rejection: Rejection) => ({ ok: false, rejection }) as const

@@ -18,6 +18,8 @@ import { BatchFailed, type Part } from './ticket.js'
 const WORKER_FILE = fileURLToPath(new URL('../../workers/flush.js', import.meta.url))
 
 export interface ShardOptions {
+  /** Told of every committed batch: its duration and size (for latency histograms). */
+  onBatch?: (ms: number, events: number) => void
   batchMaxEvents: number
   flushIntervalMs: number
   worker: WorkerConfig
@@ -30,6 +32,9 @@ export interface ShardStats {
   batching: number
   batches: number
   events: number
+  /** Of `events`, how many were new (stored) and how many duplicates, by this process. */
+  stored: number
+  duplicates: number
   failed_batches: number
   failed_events: number
   last_batch_ms: number | null
@@ -52,6 +57,7 @@ export class Shard {
   private idleWaiters: (() => void)[] = []
   private batches = 0
   private events = 0
+  private stored = 0
   private failedBatches = 0
   private failedEvents = 0
   private lastBatchMs: number | null = null
@@ -100,6 +106,8 @@ export class Shard {
       batching: this.batching,
       batches: this.batches,
       events: this.events,
+      stored: this.stored,
+      duplicates: this.events - this.stored,
       failed_batches: this.failedBatches,
       failed_events: this.failedEvents,
       last_batch_ms: this.lastBatchMs,
@@ -150,6 +158,8 @@ export class Shard {
       this.events += events
       this.lastBatchMs = Math.round(result.ms * 10) / 10
       const unique = sumStored(result.inserted)
+      this.stored += unique
+      this.options.onBatch?.(result.ms, events)
       this.log.info(
         {
           events,

@@ -11,6 +11,7 @@ import { Shard, type ShardStats } from './shard.js'
 import { Part, Ticket } from './ticket.js'
 
 export interface ShardsOptions {
+  onBatch?: (ms: number, events: number) => void
   shards: number
   batchMaxEvents: number
   flushIntervalMs: number
@@ -28,6 +29,7 @@ export class Shards {
       { length: options.shards },
       (_, shard) =>
         new Shard({
+          ...(options.onBatch ? { onBatch: options.onBatch } : {}),
           batchMaxEvents: options.batchMaxEvents,
           flushIntervalMs: options.flushIntervalMs,
           worker: { ...options.worker, shard },

@@ -29,8 +29,17 @@ export interface Stats {
 
 /** Kept by this process only: refused requests never reach the store. */
 export class EdgeCounters {
+  /** Events admitted to the pipeline. */
+  accepted = 0
+  /** Events refused at the edge, in all and by error code. */
   rejected = 0
+  readonly rejectedBy = new Map<string, number>()
   readonly startedAt = new Date()
+
+  reject(reason: string, events: number): void {
+    this.rejected += events
+    this.rejectedBy.set(reason, (this.rejectedBy.get(reason) ?? 0) + events)
+  }
 }
 
 export async function snapshot(sources: StatsSources, edge: EdgeCounters): Promise<Stats> {

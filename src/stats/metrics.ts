@@ -1,0 +1,130 @@
+/**
+ * Prometheus metrics (`GET /metrics`). Counts the service already keeps (per-shard stats, edge
+ * counters) are read at scrape time, so the hot path pays nothing for them; only the two
+ * latency histograms are fed as things happen: one observation per HTTP answer and one per
+ * committed batch, whose duration the worker thread reports with its result.
+ */
+import client from 'prom-client'
+import type { ShardStats } from '../pipeline/shard.js'
+import type { EdgeCounters } from './stats.js'
+
+export interface MetricsSources {
+  shards(): ShardStats[]
+  inFlight(): number
+  edge: EdgeCounters
+}
+
+export class Metrics {
+  readonly registry = new client.Registry()
+  readonly contentType = client.Registry.PROMETHEUS_CONTENT_TYPE
+  private readonly responses: client.Counter<'route' | 'status'>
+  private readonly requestSeconds: client.Histogram<'route'>
+  private readonly batchSeconds: client.Histogram
+  private readonly batchEvents: client.Histogram
+
+  constructor(sources: MetricsSources) {
+    const registers = [this.registry]
+    client.collectDefaultMetrics({ register: this.registry, prefix: 'aggregator_' })
+    this.responses = new client.Counter({
+      name: 'aggregator_http_responses_total',
+      help: 'HTTP answers, by route and status (aborted requests have status "aborted")',
+      labelNames: ['route', 'status'],
+      registers,
+    })
+    this.requestSeconds = new client.Histogram({
+      name: 'aggregator_http_request_duration_seconds',
+      help: 'Time from request to answer; for a durable publish it includes the commit',
+      labelNames: ['route'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers,
+    })
+    this.batchSeconds = new client.Histogram({
+      name: 'aggregator_batch_commit_duration_seconds',
+      help: 'COPY + merge + commit of one batch, retries included',
+      buckets: [0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10],
+      registers,
+    })
+    this.batchEvents = new client.Histogram({
+      name: 'aggregator_batch_events',
+      help: 'Events per committed batch (group commit grows batches under load)',
+      buckets: [1, 10, 50, 100, 500, 1000, 2500, 5000, 10000],
+      registers,
+    })
+    const total = (pick: (s: ShardStats) => number) => () =>
+      sources.shards().reduce((n, s) => n + pick(s), 0)
+    counter(
+      'aggregator_events_received_total',
+      'Events accepted into the pipeline',
+      () => sources.edge.accepted,
+    )
+    counter(
+      'aggregator_events_stored_total',
+      'Events stored as new (unique) by this process',
+      total((s) => s.stored),
+    )
+    counter(
+      'aggregator_events_duplicate_total',
+      'Events dropped as duplicates by this process',
+      total((s) => s.duplicates),
+    )
+    counter(
+      'aggregator_events_failed_total',
+      'Accepted events whose batch failed after retries',
+      total((s) => s.failed_events),
+    )
+    new client.Counter({
+      name: 'aggregator_events_rejected_total',
+      help: 'Events refused at the edge, by reason (error code)',
+      labelNames: ['reason'],
+      registers,
+      collect() {
+        this.reset()
+        for (const [reason, n] of sources.edge.rejectedBy) this.inc({ reason }, n)
+      },
+    })
+    new client.Gauge({
+      name: 'aggregator_queue_depth_events',
+      help: 'Events waiting in a shard queue',
+      labelNames: ['shard'],
+      registers,
+      collect() {
+        for (const s of sources.shards()) this.set({ shard: String(s.shard) }, s.queue_depth)
+      },
+    })
+    new client.Gauge({
+      name: 'aggregator_in_flight_events',
+      help: 'Events accepted and not yet committed',
+      registers,
+      collect() {
+        this.set(sources.inFlight())
+      },
+    })
+
+    /** A counter whose value this process already keeps; set at scrape time. */
+    function counter(name: string, help: string, value: () => number): void {
+      new client.Counter({
+        name,
+        help,
+        registers,
+        collect() {
+          this.reset()
+          this.inc(value())
+        },
+      })
+    }
+  }
+
+  response(route: string, status: number | null, seconds: number): void {
+    this.responses.inc({ route, status: status === null ? 'aborted' : String(status) })
+    this.requestSeconds.observe({ route }, seconds)
+  }
+
+  batch(ms: number, events: number): void {
+    this.batchSeconds.observe(ms / 1000)
+    this.batchEvents.observe(events)
+  }
+
+  text(): Promise<string> {
+    return this.registry.metrics()
+  }
+}

@@ -1,0 +1,178 @@
+/**
+ * The dashboard in a real browser: headless Chromium loads the page from a test server, events
+ * are published over HTTP, and the numbers on the page follow. Leaves docs/dashboard.png behind.
+ */
+import { existsSync } from 'node:fs'
+import { mkdir } from 'node:fs/promises'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { chromium, type Page } from 'playwright-core'
+import t from 'tap'
+import { event, post, stats, type TestEvent } from './helpers/client.js'
+import { testDatabase } from './helpers/postgres.js'
+import { startServer } from './helpers/server.js'
+
+const CHROMIUM = '/usr/bin/chromium'
+const SCREENSHOT = fileURLToPath(new URL('../../docs/dashboard.png', import.meta.url))
+
+/** A realistic mix: a few busy topics, a long tail. */
+const TOPICS: [string, number][] = [
+  ['payment.notification', 30],
+  ['order.created', 22],
+  ['order.shipped', 14],
+  ['user.signup', 9],
+  ['inventory.adjusted', 8],
+  ['invoice.paid', 7],
+  ['refund.requested', 4],
+  ['session.expired', 3],
+  ['fraud.alert', 2],
+  ['email.bounced', 1],
+  ['audit.login', 0.5],
+  ['webhook.retry', 0.3],
+]
+const WEIGHT = TOPICS.reduce((sum, [, w]) => sum + w, 0)
+
+function topic(): string {
+  let pick = Math.random() * WEIGHT
+  for (const [name, weight] of TOPICS) if ((pick -= weight) < 0) return name
+  return TOPICS[0]![0]
+}
+
+/** `size` events, a fifth of them copies of events already sent (at-least-once producers). */
+function batch(size: number, sent: TestEvent[]): TestEvent[] {
+  return Array.from({ length: size }, () =>
+    sent.length > 0 && Math.random() < 0.2
+      ? sent[Math.floor(Math.random() * sent.length)]!
+      : event({ topic: topic(), source: `gateway-${Math.ceil(Math.random() * 3)}` }),
+  )
+}
+
+/** The part of a DOM canvas read here: the project compiles without DOM types. */
+interface Canvas {
+  width: number
+  height: number
+  getContext(kind: '2d'): { getImageData(...area: number[]): { data: Uint8ClampedArray } }
+}
+
+/** What the page shows, read from the DOM. */
+async function read(page: Page) {
+  const text = async (selector: string) => (await page.locator(selector).textContent()) ?? ''
+  const number = async (id: string) => Number((await text(`#${id}`)).replace(/,/g, ''))
+  return {
+    received: await number('received'),
+    unique: await number('unique'),
+    duplicates: await number('duplicates'),
+    rejected: await number('rejected'),
+    receivedRate: await text('#received-rate'),
+    invariant: await text('#invariant'),
+    shards: await page.locator('#shards tr').count(),
+    topics: await page.locator('#topics .name').allTextContents(),
+    topicCount: await text('#topic-count'),
+  }
+}
+
+const skip = existsSync(CHROMIUM)
+  ? false
+  : `no Chromium at ${CHROMIUM}: install it with \`apt-get install chromium\` (.ci/run does)`
+
+t.test(
+  'in a browser the numbers, chart, shards and topics follow published events',
+  { skip },
+  async (t) => {
+    const db = await testDatabase(t)
+    const { url } = await startServer(t, { DATABASE_URL: db.url, SHARDS: '4' })
+    const sent: TestEvent[] = []
+    const send = async (events: TestEvent[]) => {
+      const reply = await post(url, '/publish', events)
+      if (reply.status !== 200)
+        throw new Error(`publish: ${reply.status} ${JSON.stringify(reply.body)}`)
+      sent.push(...events)
+    }
+    for (let i = 0; i < 8; i++) await send(batch(500, sent))
+
+    const browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run',
+        '--disable-quic',
+      ],
+    })
+    t.teardown(() => browser.close())
+    const context = await browser.newContext({
+      viewport: { width: 1280, height: 900 },
+      colorScheme: 'dark',
+    })
+    const elsewhere: string[] = []
+    await context.route('**/*', (route) => {
+      const target = route.request().url()
+      if (new URL(target).hostname === '127.0.0.1') return route.continue()
+      elsewhere.push(target)
+      return route.abort()
+    })
+    const page = await context.newPage()
+    const problems: string[] = []
+    page.on('console', (m) => m.type() === 'error' && problems.push(m.text()))
+    page.on('pageerror', (e) => problems.push(e.message))
+    const sockets: string[] = []
+    page.on('websocket', (ws) => sockets.push(ws.url()))
+
+    await page.goto(`${url}/dashboard`)
+    await page.waitForSelector('#status[data-state="live"]')
+    await page.locator('#received').filter({ hasNotText: '–' }).waitFor()
+    const first = await read(page)
+    t.equal(first.received, 4000, 'the seeded events are shown')
+    t.equal(first.invariant, 'holds')
+    t.equal(first.shards, 4)
+    t.equal(first.topics[0], 'payment.notification')
+
+    // a wavy load for the chart, with an invalid request now and then for the rejected count
+    const started = Date.now()
+    let tick = 0
+    while (Date.now() - started < 25_000) {
+      const wave = Math.sin((2 * Math.PI * (Date.now() - started)) / 9000)
+      await send(batch(Math.round(140 + 90 * wave + 30 * Math.random()), sent))
+      if (++tick % 12 === 0) {
+        t.equal((await post(url, '/publish', { ...event(), timestamp: 'yesterday' })).status, 422)
+      }
+      await new Promise((r) => setTimeout(r, 200))
+    }
+    const during = await read(page)
+    t.ok(during.received > first.received, `received rose: ${first.received} → ${during.received}`)
+    t.ok(during.unique > first.unique && during.duplicates > first.duplicates)
+    t.ok(during.rejected > first.rejected, 'rejected rose')
+    t.match(during.receivedRate, /^[\d,.]+ \/s$/)
+    t.equal(during.topicCount, `${TOPICS.length} topics`)
+    t.equal(during.topics.length, 10, 'the top ten topics')
+    const drawn = await page.locator('#chart').evaluate((canvas: Canvas) => {
+      const pixels = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data
+      let painted = 0
+      for (let i = 3; i < pixels.length; i += 4) if (pixels[i]! > 0) painted++
+      return painted / (canvas.width * canvas.height)
+    })
+    t.ok(drawn > 0.01, `the chart is drawn (${(drawn * 100).toFixed(1)}% of its pixels)`)
+    await mkdir(path.dirname(SCREENSHOT), { recursive: true })
+    await page.screenshot({ path: SCREENSHOT, fullPage: true })
+
+    const expected = await stats(url)
+    await page
+      .locator('#received', { hasText: new RegExp(`^${expected.received.toLocaleString('en')}$`) })
+      .waitFor()
+    const last = await read(page)
+    t.equal(last.received, sent.length, 'every accepted event is counted')
+    t.equal(last.unique, expected.unique_processed)
+    t.equal(last.duplicates, expected.duplicate_dropped)
+    t.equal(last.rejected, expected.rejected)
+    t.equal(last.invariant, 'holds')
+    t.same(elsewhere, [], 'the page asked for nothing outside 127.0.0.1')
+    t.ok(
+      sockets.length > 0 && sockets.every((s) => s.startsWith('ws://127.0.0.1:')),
+      `WebSocket to the server only: ${sockets}`,
+    )
+    t.same(problems, [], 'no script error and no CSP violation')
+  },
+)

@@ -1,0 +1,106 @@
+/** Prometheus metrics, the OpenAPI document generated from the edge's schemas, and /docs. */
+import t from 'tap'
+import * as v from 'valibot'
+import { ROUTES } from '../src/http/server.js'
+import { EventSchema } from '../src/ingest/event.js'
+import { event, post } from './helpers/client.js'
+import { testDatabase } from './helpers/postgres.js'
+import { startServer } from './helpers/server.js'
+
+const db = await testDatabase(t)
+const { url } = await startServer(t, { DATABASE_URL: db.url, SHARDS: '2' })
+
+const metric = (text: string, name: string) => {
+  const line = text.split('\n').find((l) => l.startsWith(name + ' '))
+  return line === undefined ? NaN : Number(line.split(' ').at(-1))
+}
+const labelled = (text: string, name: string, labels: string) => {
+  const line = text.split('\n').find((l) => l.startsWith(`${name}{${labels}}`))
+  return line === undefined ? NaN : Number(line.split(' ').at(-1))
+}
+
+t.test('/metrics exposes counters, histograms and gauges that follow the traffic', async (t) => {
+  const e = event({ topic: 'metrics' })
+  await post(url, '/publish', [e, e, event({ topic: 'metrics' })])
+  await post(url, '/publish', { topic: 'metrics' })
+  const res = await fetch(`${url}/metrics`)
+  t.equal(res.status, 200)
+  t.match(res.headers.get('content-type'), /^text\/plain; version=0\.0\.4/)
+  const text = await res.text()
+  t.equal(metric(text, 'aggregator_events_received_total'), 3)
+  t.equal(metric(text, 'aggregator_events_stored_total'), 2)
+  t.equal(metric(text, 'aggregator_events_duplicate_total'), 1)
+  t.equal(labelled(text, 'aggregator_events_rejected_total', 'reason="validation"'), 1)
+  t.equal(labelled(text, 'aggregator_http_responses_total', 'route="publish",status="200"'), 1)
+  t.equal(labelled(text, 'aggregator_http_responses_total', 'route="publish",status="422"'), 1)
+  t.ok(
+    metric(text, 'aggregator_batch_commit_duration_seconds_count') >= 1,
+    'batch latency observed',
+  )
+  t.ok(metric(text, 'aggregator_batch_events_sum') >= 3)
+  t.ok(labelled(text, 'aggregator_http_request_duration_seconds_count', 'route="publish"') === 2)
+  t.equal(labelled(text, 'aggregator_queue_depth_events', 'shard="0"'), 0)
+  t.equal(metric(text, 'aggregator_in_flight_events'), 0)
+  t.match(text, /aggregator_process_cpu_seconds_total \d/, 'process metrics')
+  t.match(text, /aggregator_nodejs_heap_size_used_bytes \d/)
+})
+
+t.test('the OpenAPI document lists every route the server answers', async (t) => {
+  const res = await fetch(`${url}/openapi.json`)
+  t.equal(res.status, 200)
+  const doc = (await res.json()) as {
+    openapi: string
+    paths: Record<string, Record<string, unknown>>
+    components: {
+      schemas: { Event: { examples?: unknown[]; properties: Record<string, unknown> } }
+    }
+  }
+  t.match(doc.openapi, /^3\./)
+  for (const [path, method] of ROUTES) {
+    t.ok(doc.paths[path]?.[method.toLowerCase()], `${method} ${path} is documented`)
+  }
+  for (const [path, operations] of Object.entries(doc.paths)) {
+    for (const method of Object.keys(operations)) {
+      const answered = await fetch(url + path, {
+        method: method.toUpperCase(),
+        ...(method === 'post' ? { body: new TextEncoder().encode('[]') } : {}),
+      })
+      await answered.arrayBuffer()
+      t.not(answered.status, 404, `${method.toUpperCase()} ${path} is answered`)
+      t.not(answered.status, 405)
+    }
+  }
+  t.same(Object.keys(doc.components.schemas.Event.properties), [
+    'topic',
+    'event_id',
+    'timestamp',
+    'source',
+    'payload',
+  ])
+})
+
+t.test('the documented examples are events the edge accepts', async (t) => {
+  const doc = (await (await fetch(`${url}/openapi.json`)).json()) as {
+    components: { schemas: { Event: { examples?: unknown[] } } }
+  }
+  const examples = doc.components.schemas.Event.examples ?? []
+  t.ok(examples.length > 0, 'there are examples')
+  for (const example of examples) {
+    t.ok(v.safeParse(EventSchema, example).success, 'the example validates')
+    t.equal((await post(url, '/publish', example)).status, 200, 'and is accepted by the server')
+  }
+})
+
+t.test('/docs serves Swagger UI from the installed package, no CDN', async (t) => {
+  const page = await fetch(`${url}/docs`)
+  t.equal(page.status, 200)
+  const html = await page.text()
+  t.notMatch(html, /https?:\/\//, 'no external URL')
+  for (const asset of ['/docs/swagger-ui.css', '/docs/swagger-ui-bundle.js', '/docs/init.js']) {
+    t.match(html, asset)
+    const res = await fetch(url + asset)
+    t.equal(res.status, 200, asset)
+    t.ok((await res.arrayBuffer()).byteLength > 0)
+  }
+  t.equal((await fetch(`${url}/docs/nope.js`)).status, 404)
+})
