@@ -70,12 +70,17 @@ export async function bench(options: BenchOptions): Promise<BenchReport> {
       (s) => !options.only?.length || options.only.includes(s.id),
     )
     for (const scenario of chosen) {
-      const rate = scenario.rateOf && results.find((r) => r.id === scenario.rateOf!.scenario)
+      const measured = (id: string | undefined) =>
+        results.find((r) => r.id === id)?.requestsPerSecond
+      const rate = measured(scenario.rateOf?.scenario)
+      // without the reference scenario in this run, a rate this machine sustains
+      const sizing = measured(scenario.requestsFor?.scenario) ?? 300
       say(`scenario ${scenario.id}: ${scenario.title}`)
       results.push(
         await runScenario(pg, scenario, {
           shards,
-          rate: rate ? rate.requestsPerSecond * scenario.rateOf!.share : undefined,
+          rate: rate === undefined ? undefined : rate * scenario.rateOf!.share,
+          requestsFor: scenario.requestsFor && sizing * scenario.requestsFor.seconds,
         }),
       )
     }
@@ -128,6 +133,8 @@ interface RunOptions {
   rate?: number | undefined
   script?: string
   nodeArgs?: string[]
+  /** Requests to send, from another scenario's rate (`Scenario.requestsFor`). */
+  requestsFor?: number | undefined
 }
 
 async function runScenario(pg: ToolPostgres, s: Scenario, o: RunOptions): Promise<ScenarioResult> {
@@ -151,6 +158,10 @@ async function runScenario(pg: ToolPostgres, s: Scenario, o: RunOptions): Promis
       seed: 7,
       runId: `${name}-${Date.now()}`,
     })
+    const requests =
+      s.requests ??
+      (o.requestsFor === undefined ? undefined : Math.max(1, Math.round(o.requestsFor)))
+    if (requests !== undefined) workload.prepare(requests)
     const started = performance.now()
     const path = `/publish?ack=${s.ack}`
     const result =
@@ -166,9 +177,7 @@ async function runScenario(pg: ToolPostgres, s: Scenario, o: RunOptions): Promis
             url: server.url,
             path,
             connections: s.connections,
-            ...(s.requests !== undefined
-              ? { requests: s.requests }
-              : { durationS: s.durationS ?? 10 }),
+            ...(requests !== undefined ? { requests } : { durationS: s.durationS ?? 10 }),
           })
     const after = await drained(server.url)
     const seconds = (performance.now() - started) / 1000

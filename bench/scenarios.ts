@@ -11,6 +11,8 @@ export interface Scenario {
   preload?: number
   /** Seconds of load before latency is measured (paced runs only). */
   warmupS?: number
+  /** As many requests as another scenario's measured rate sends in this many seconds. */
+  requestsFor?: { scenario: string; seconds: number }
   /** Run at this share of another scenario's measured requests/s. */
   rateOf?: { scenario: string; share: number }
   /** Dashboards open on `/live` for the whole run. */
@@ -28,7 +30,7 @@ export function scenarios(quick: boolean): Scenario[] {
       eventsPerRequest: 100,
       ack: 'durable',
       connections: 32,
-      requests: size(3000, 20),
+      requests: size(6000, 20),
     },
     {
       id: '1+dash',
@@ -36,7 +38,7 @@ export function scenarios(quick: boolean): Scenario[] {
       eventsPerRequest: 100,
       ack: 'durable',
       connections: 32,
-      requests: size(3000, 20),
+      requests: size(6000, 20),
       viewers: 5,
     },
     {
@@ -79,7 +81,7 @@ export function scenarios(quick: boolean): Scenario[] {
       eventsPerRequest: 100,
       ack: 'durable',
       connections: 32,
-      durationS: size(60, 2),
+      requestsFor: { scenario: '1', seconds: size(60, 0.1) },
       preload: size(5_000_000, 2000),
     },
   ]

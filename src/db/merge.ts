@@ -1,15 +1,13 @@
 /**
- * Stores one batch in two round trips, one WAL flush.
+ * Stores one batch in one transaction: COPY into a temporary staging table of plain text columns
+ * (COPY cannot fail on data), then one statement that casts, drops in-batch duplicates, inserts
+ * in key order (concurrent batches from other replicas lock keys in the same order, so they
+ * cannot deadlock), and adds the outcome to this shard's counter rows. The counters always agree
+ * with the stored rows.
  *
- * 1. COPY into a temporary staging table of plain text columns: COPY cannot fail on data, and a
- *    temporary table writes no WAL, so this autocommit costs no flush.
- * 2. ONE statement that empties the staging table and, from what it removed, casts, drops in-batch
- *    duplicates, inserts in key order (concurrent batches from other replicas lock keys in the same
- *    order, so they cannot deadlock), and adds the outcome to this shard's counter rows. A
- *    statement is a transaction: the counters always agree with the stored rows.
- *
- * If the merge fails, the staging rows stay behind: the caller must drop the connection (and so
- * the temporary table) before retrying, never COPY the batch again onto it.
+ * The staging table is created once per connection and emptied by every commit (ON COMMIT
+ * DELETE ROWS truncates it: a DELETE would leave dead rows that nothing vacuums in a temporary
+ * table, and every later batch would scan them).
  */
 import type { Sql } from './connect.js'
 
@@ -17,11 +15,11 @@ const STAGING = `
   CREATE TEMP TABLE staging (
     part text, topic text COLLATE "C", event_id text COLLATE "C", ts text, source text,
     payload text
-  )`
+  ) ON COMMIT DELETE ROWS`
 
 const MERGE = `
   WITH batch AS MATERIALIZED (
-    DELETE FROM staging RETURNING part::bigint AS part, topic, event_id, ts, source, payload
+    SELECT part::bigint AS part, topic, event_id, ts, source, payload FROM staging
   ), firsts AS (
     SELECT DISTINCT ON (topic, event_id) part, topic, event_id, ts, source, payload
     FROM batch ORDER BY topic, event_id, part
@@ -73,10 +71,12 @@ export async function mergeBatch(
   owner: { instance: string; shard: number },
   listSaved: boolean,
 ): Promise<MergeOutcome[]> {
-  const copy = await sql`COPY staging FROM STDIN`.writable()
-  await new Promise<void>((resolve, reject) => {
-    copy.once('error', reject)
-    copy.end(Buffer.from(rows.buffer, rows.byteOffset, rows.byteLength), () => resolve())
+  return sql.begin(async (tx) => {
+    const copy = await tx`COPY staging FROM STDIN`.writable()
+    await new Promise<void>((resolve, reject) => {
+      copy.once('error', reject)
+      copy.end(Buffer.from(rows.buffer, rows.byteOffset, rows.byteLength), () => resolve())
+    })
+    return tx.unsafe<MergeOutcome[]>(MERGE, [owner.instance, owner.shard, listSaved])
   })
-  return sql.unsafe<MergeOutcome[]>(MERGE, [owner.instance, owner.shard, listSaved])
 }

@@ -5,7 +5,7 @@
  */
 import { toJsonSchema, type JsonSchema } from '@valibot/to-json-schema'
 import type * as v from 'valibot'
-import { EventSchema } from '../ingest/event.js'
+import { DocumentedEventSchema } from '../ingest/event.js'
 import { EventsQuerySchema, PublishQuerySchema } from './query.js'
 
 type Json = Record<string, unknown>
@@ -50,7 +50,7 @@ const error = (description: string, codes: string[]) => ({
 const RETRY = { 'Retry-After': { schema: { type: 'integer' }, description: 'Seconds to wait' } }
 
 export function openApiDocument(version: string): Json {
-  const event = convert(EventSchema)
+  const event = convert(DocumentedEventSchema)
   const ref = { $ref: '#/components/schemas/Event' }
   const publish = {
     summary: 'Publish one event, a batch, or NDJSON; all or nothing',
