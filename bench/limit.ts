@@ -7,6 +7,7 @@ import { stagingRow } from '../src/db/copy-text.js'
 import { connect } from '../src/db/connect.js'
 import { createStaging, mergeBatch } from '../src/db/merge.js'
 import { migrate } from '../src/db/migrate.js'
+import { urlTarget } from '../src/db/target.js'
 import type { Event } from '../src/ingest/event.js'
 import { Workload } from './workload.js'
 
@@ -27,7 +28,7 @@ export interface LimitResult {
 }
 
 export async function measureLimit(o: LimitOptions): Promise<LimitResult> {
-  const target = { kind: 'url' as const, url: o.url }
+  const target = urlTarget(o.url)
   const admin = connect(target, { max: 1, onnotice: () => {} })
   await migrate(admin)
   const workload = new Workload({

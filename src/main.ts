@@ -15,7 +15,7 @@ import { connect, type Sql } from './db/connect.js'
 import { startEmbedded, type Embedded } from './db/embedded.js'
 import { migrate } from './db/migrate.js'
 import { ping, readCounters, readEvents } from './db/read.js'
-import { describeTarget, type DbTarget } from './db/target.js'
+import { describeTarget, urlTarget, type DbTarget } from './db/target.js'
 import { Tokens } from './http/auth.js'
 import { HttpServer } from './http/server.js'
 import { Publisher } from './ingest/publish.js'
@@ -38,7 +38,7 @@ export async function start(config: Config, log: Logger): Promise<Running> {
   let embedded: Embedded | null = null
   let target: DbTarget
   if (config.DATABASE_URL !== undefined) {
-    target = { kind: 'url', url: config.DATABASE_URL }
+    target = urlTarget(config.DATABASE_URL)
   } else {
     embedded = await startEmbedded(config.dataDir, log)
     target = embedded.target

@@ -7,12 +7,10 @@
 import http from 'node:http'
 import { connect } from '../../src/db/connect.js'
 import { migrate } from '../../src/db/migrate.js'
+import { urlTarget } from '../../src/db/target.js'
 
 const CONSUMERS = Number(process.env.CONSUMERS ?? 4)
-const sql = connect(
-  { kind: 'url', url: process.env.DATABASE_URL! },
-  { max: CONSUMERS, onnotice: () => {} },
-)
+const sql = connect(urlTarget(process.env.DATABASE_URL!), { max: CONSUMERS, onnotice: () => {} })
 await migrate(sql)
 
 const queue: Record<string, unknown>[] = []
