@@ -2,10 +2,17 @@
  * An open-loop load at a steady rate: requests leave on a fixed schedule whatever the answers
  * do, so latency is measured at that load. (autocannon's rate limit sends each second's quota
  * in one burst, which measures bursts at full speed instead.)
+ *
+ * `pacedInChild` runs it in a process of its own: the benchmark runner's heap (bodies prepared
+ * for other scenarios) would otherwise pause the client's timers, and its pauses would be
+ * counted as the server's latency.
  */
+import { execFile } from 'node:child_process'
 import { Agent, request } from 'node:http'
+import { fileURLToPath } from 'node:url'
+import { promisify } from 'node:util'
 import type { LoadResult } from './load.js'
-import type { Workload } from './workload.js'
+import { Workload, type WorkloadOptions } from './workload.js'
 
 export interface PacedOptions {
   url: string
@@ -77,4 +84,31 @@ export async function paced(workload: Workload, o: PacedOptions): Promise<LoadRe
     requestsPerSecond: Math.round((ok + failed) / seconds),
     latencyMs: { p50: at(0.5), p99: at(0.99), max: Math.round(latencies.at(-1) ?? 0) },
   }
+}
+
+export interface PacedRun {
+  result: LoadResult
+  /** The workload's own counts, for the exactness check. */
+  events: number
+  unique: number
+}
+
+export async function pacedInChild(workload: WorkloadOptions, o: PacedOptions): Promise<PacedRun> {
+  const { stdout } = await promisify(execFile)(
+    process.execPath,
+    [fileURLToPath(import.meta.url), JSON.stringify({ workload, options: o })],
+    { maxBuffer: 1024 * 1024 },
+  )
+  return JSON.parse(stdout) as PacedRun
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const { workload: settings, options } = JSON.parse(process.argv[2]!) as {
+    workload: WorkloadOptions
+    options: PacedOptions
+  }
+  const workload = new Workload(settings)
+  const result = await paced(workload, options)
+  const run: PacedRun = { result, events: workload.events, unique: workload.unique }
+  process.stdout.write(JSON.stringify(run))
 }

@@ -17,12 +17,12 @@ import { urlTarget } from '../src/db/target.js'
 import type { Stats } from '../src/stats/stats.js'
 import { spawnAggregator, type Aggregator } from './aggregator.js'
 import { measureLimit, type LimitResult } from './limit.js'
-import { load } from './load.js'
-import { paced } from './paced.js'
+import { load, type LoadResult } from './load.js'
+import { pacedInChild } from './paced.js'
 import { summariseProfiles, type ProfileLine } from './profile.js'
 import { startPostgres, tempDir, type ToolPostgres } from './postgres.js'
 import { DUPLICATES, naiveLoads, scenarios, type Scenario } from './scenarios.js'
-import { Workload } from './workload.js'
+import { Workload, type WorkloadOptions } from './workload.js'
 
 const NAIVE = fileURLToPath(new URL('./baselines/naive.js', import.meta.url))
 const RESULTS = fileURLToPath(new URL('../../bench/results/', import.meta.url))
@@ -155,33 +155,40 @@ async function runScenario(pg: ToolPostgres, s: Scenario, o: RunOptions): Promis
     )
     viewers = await openDashboards(server.url, s.viewers ?? 0)
     const before = await stats(server.url)
-    const workload = new Workload({
+    const settings: WorkloadOptions = {
       eventsPerRequest: s.eventsPerRequest,
       duplicates: DUPLICATES,
       seed: 7,
       runId: `${name}-${Date.now()}`,
-    })
+    }
+    const workload = new Workload(settings)
     const requests =
       s.requests ??
       (o.requestsFor === undefined ? undefined : Math.max(1, Math.round(o.requestsFor)))
     if (requests !== undefined) workload.prepare(requests)
     const started = performance.now()
     const path = `/publish?ack=${s.ack}`
-    const result =
-      o.rate !== undefined
-        ? await paced(workload, {
-            url: server.url,
-            path,
-            rate: o.rate,
-            durationS: s.durationS ?? 10,
-            warmupS: s.warmupS ?? 0,
-          })
-        : await load(workload, {
-            url: server.url,
-            path,
-            connections: s.connections,
-            ...(requests !== undefined ? { requests } : { durationS: s.durationS ?? 10 }),
-          })
+    let generated = { events: 0, unique: 0 }
+    let result: LoadResult
+    if (o.rate !== undefined) {
+      const run = await pacedInChild(settings, {
+        url: server.url,
+        path,
+        rate: o.rate,
+        durationS: s.durationS ?? 10,
+        warmupS: s.warmupS ?? 0,
+      })
+      result = run.result
+      generated = run
+    } else {
+      result = await load(workload, {
+        url: server.url,
+        path,
+        connections: s.connections,
+        ...(requests !== undefined ? { requests } : { durationS: s.durationS ?? 10 }),
+      })
+      generated = workload
+    }
     const after = await drained(server.url)
     const seconds = (performance.now() - started) / 1000
     const peakRssMb = await server.peakRssMb()
@@ -205,10 +212,10 @@ async function runScenario(pg: ToolPostgres, s: Scenario, o: RunOptions): Promis
       received >= acknowledged && received <= acknowledged + unanswered,
       `received ${received}, acknowledged ${acknowledged} (+ at most ${unanswered} unanswered)`,
     )
-    if (result.failed === 0 && workload.events === received) {
+    if (result.failed === 0 && generated.events === received) {
       expect(
-        unique === workload.unique,
-        `stored ${unique} new events, the load had ${workload.unique}`,
+        unique === generated.unique,
+        `stored ${unique} new events, the load had ${generated.unique}`,
       )
     }
     return {

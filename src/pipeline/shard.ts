@@ -74,6 +74,9 @@ export class Shard {
       maxThreads: 1,
       idleTimeout: Infinity,
       atomics: 'disabled',
+      // a worker only holds the batch it stores (transferred, outside its heap): a small young
+      // generation keeps its resident memory down
+      resourceLimits: { maxYoungGenerationSizeMb: 8 },
       workerData: options.worker,
     })
     // A worker that dies between batches: Piscina replaces it; nothing was pending.
