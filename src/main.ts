@@ -113,7 +113,7 @@ export async function start(config: Config, log: Logger): Promise<Running> {
         shards: config.SHARDS,
         ack: config.ACK_MODE,
         auth: config.AUTH_TOKENS === undefined ? 'off' : config.AUTH_READ ? 'all' : 'publish',
-        database: describeTarget(target),
+        database: describeTarget(target, embedded !== null),
         migrations_applied: applied,
         state: {
           stored_events: loaded.unique_processed,

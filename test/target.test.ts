@@ -22,5 +22,8 @@ t.test('a described database never shows its password', async (t) => {
     describeTarget(urlTarget('postgres://app:secret@db:5432/events')),
     'postgres://app:***@db:5432/events',
   )
-  t.notMatch(describeTarget(urlTarget('postgres://app:secret@localhost/events?host=/tmp')), /secret/)
+  t.notMatch(
+    describeTarget(urlTarget('postgres://app:secret@localhost/events?host=/tmp')),
+    /secret/,
+  )
 })

@@ -31,7 +31,8 @@ export function urlTarget(text: string): DbTarget {
 }
 
 /** For logs: never includes a password. */
-export function describeTarget(target: DbTarget): string {
+export function describeTarget(target: DbTarget, embedded = false): string {
+  if (embedded && target.kind === 'socket') return `embedded (unix socket ${target.dir})`
   if (target.kind === 'socket') return `${target.database} on unix socket ${target.dir}`
   const url = new URL(target.url)
   if (url.password !== '') url.password = '***'
