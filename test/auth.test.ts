@@ -1,9 +1,12 @@
+import { spawnSync } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
 import t from 'tap'
 import { Tokens } from '../src/http/auth.js'
 import { event, get, post } from './helpers/client.js'
 import { testDatabase } from './helpers/postgres.js'
 import { runToExit, startServer } from './helpers/server.js'
 
+const PUBLISHER = fileURLToPath(new URL('../src/publisher/main.js', import.meta.url))
 const TOKEN = 'tok_0123456789abcdef'
 const OTHER = 'tok_fedcba9876543210'
 const bearer = (token: string) => ({

@@ -18,6 +18,7 @@ const HELP = `usage: npm run publisher -- [options]
   --ack MODE         durable | async                (default durable)
   --seed N           repeatable run: same seed, same events (default random)
   --timeout S        give up after S seconds        (default 300)
+  --token T          bearer token, for AUTH_TOKENS   (default $PUBLISHER_TOKEN)
   --json             print the summary as one JSON line
   --help             this text
 `

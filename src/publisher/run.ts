@@ -38,6 +38,7 @@ export async function run(argv: string[]): Promise<{ summary: Summary | null; he
       ack: { type: 'string', default: 'durable' },
       seed: { type: 'string' },
       timeout: { type: 'string', default: '300' },
+      token: { type: 'string', default: process.env.PUBLISHER_TOKEN ?? '' },
       json: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
@@ -58,6 +59,10 @@ export async function run(argv: string[]): Promise<{ summary: Summary | null; he
     url,
     ack: values.ack,
     deadline: Date.now() + positive('timeout', values.timeout) * 1000,
+    headers: {
+      'content-type': 'application/json',
+      ...(values.token === '' ? {} : { authorization: `Bearer ${values.token}` }),
+    },
   }
 
   const planned = plan({
@@ -73,7 +78,7 @@ export async function run(argv: string[]): Promise<{ summary: Summary | null; he
     bodies.push({ body: JSON.stringify(slice), events: slice.length })
   }
 
-  const before = await readStats(url)
+  const before = await readStats(options)
   const started = performance.now()
   const progress = new Progress(events)
   let next = 0
@@ -98,7 +103,7 @@ export async function run(argv: string[]): Promise<{ summary: Summary | null; he
   }
   await Promise.all(Array.from({ length: concurrency }, worker))
   progress.end()
-  const after = await drained(url, options.deadline)
+  const after = await drained(options)
   const seconds = (performance.now() - started) / 1000
 
   const delta = {
@@ -198,18 +203,18 @@ function positive(name: string, text: string, min = 1): number {
   return n
 }
 
-async function readStats(url: string): Promise<Stats> {
-  const res = await fetch(`${url}/stats`)
+async function readStats({ url, headers }: SendOptions): Promise<Stats> {
+  const res = await fetch(`${url}/stats`, { headers })
   if (!res.ok) throw new Error(`GET ${url}/stats answered ${res.status}`)
   return (await res.json()) as Stats
 }
 
 /** Polls `/stats` until nothing is in flight, so counts are final. */
-async function drained(url: string, deadline: number): Promise<Stats> {
+async function drained(options: SendOptions): Promise<Stats> {
   for (;;) {
-    const stats = await readStats(url)
+    const stats = await readStats(options)
     if (stats.in_flight === 0) return stats
-    if (Date.now() > deadline)
+    if (Date.now() > options.deadline)
       throw new Error(`still ${stats.in_flight} events in flight at the deadline`)
     await new Promise((r) => setTimeout(r, 50))
   }

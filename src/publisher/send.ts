@@ -16,6 +16,8 @@ export interface SendOptions {
   url: string
   ack: 'durable' | 'async'
   deadline: number
+  /** Headers on every request: the content type, and a bearer token when one is given. */
+  headers: Record<string, string>
 }
 
 export class GaveUp extends Error {
@@ -34,7 +36,7 @@ export async function deliver(
     try {
       const res = await fetch(`${options.url}/publish?ack=${options.ack}`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: options.headers,
         body,
       })
       const answer = (await res.json()) as Delivery['body']
