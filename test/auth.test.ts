@@ -44,6 +44,13 @@ t.test('with AUTH_READ=true, reads need a token too; health checks never do', as
     AUTH_TOKENS: TOKEN,
     AUTH_READ: 'true',
   })
+  const publisher = spawnSync(
+    process.execPath,
+    [PUBLISHER, '--url', url, '--events', '200', '--token', TOKEN, '--json'],
+    { encoding: 'utf8' },
+  )
+  t.equal(publisher.status, 0, 'the publisher sends its --token on writes and reads')
+  t.match(JSON.parse(publisher.stdout), { acknowledged: 200, problems: [] })
   for (const path of ['/stats', '/events']) {
     t.equal((await get(url, path)).status, 401, path)
     const res = await fetch(url + path, { headers: { authorization: `Bearer ${TOKEN}` } })
