@@ -85,7 +85,7 @@ export async function start(config: Config, log: Logger): Promise<Running> {
     const server = new HttpServer(
       uws,
       {
-        full: () => shards.queued >= config.QUEUE_MAX_EVENTS,
+        full: () => shards.full,
         publish: (body, format, ack) => publisher.publish(body, format, ack),
         events: (query) => readEvents(sql, query),
         stats,

@@ -45,7 +45,7 @@ export function parsePublishBody(
   try {
     text = utf8.decode(body)
   } catch {
-    return malformed('body is not valid UTF-8')
+    return fail(malformed('body is not valid UTF-8'))
   }
   const lines: number[] = []
   const parsed = format === 'json' ? parseDocument(text) : parseLines(text, lines)
@@ -75,7 +75,7 @@ function parseDocument(text: string): unknown[] | Rejection {
   try {
     document = JSON.parse(text)
   } catch (error) {
-    return malformed((error as Error).message).rejection
+    return malformed((error as Error).message)
   }
   return (
     unwrap(document) ?? {
@@ -98,19 +98,14 @@ function parseLines(text: string, lines: number[]): unknown[] | Rejection {
       items.push(JSON.parse(source))
       lines.push(line + 1)
     } catch (error) {
-      return malformed(`line ${line + 1}: ${(error as Error).message}`).rejection
+      return malformed(`line ${line + 1}: ${(error as Error).message}`)
     }
   }
   return items
 }
 
-function malformed(reason: string): { ok: false; rejection: Rejection } {
-  return fail({
-    status: 400,
-    error: 'malformed_json',
-    message: `malformed JSON: ${reason}`,
-    events: 1,
-  })
+function malformed(reason: string): Rejection {
+  return { status: 400, error: 'malformed_json', message: `malformed JSON: ${reason}`, events: 1 }
 }
 
 function unwrap(document: unknown): unknown[] | null {

@@ -134,21 +134,20 @@ export class Shard {
         : setImmediate(run)
   }
 
-  private take(): Part[] {
+  /** The next batch: whole parts, at least one, up to `batchMaxEvents` events. */
+  private take(): { parts: Part[]; events: number } {
     const max = this.options.batchMaxEvents
-    let count = 0
+    let events = 0
     let n = 0
-    while (n < this.queue.length && (n === 0 || count + this.queue[n]!.events <= max)) {
-      count += this.queue[n++]!.events
+    while (n < this.queue.length && (n === 0 || events + this.queue[n]!.events <= max)) {
+      events += this.queue[n++]!.events
     }
-    return this.queue.splice(0, n)
+    return { parts: this.queue.splice(0, n), events }
   }
 
   private async flush(): Promise<void> {
     this.busy = true
-    const parts = this.take()
-    let events = 0
-    for (const part of parts) events += part.events
+    const { parts, events } = this.take()
     this.queued -= events
     this.batching = events
     const listSaved = this.log.isLevelEnabled('debug')
@@ -156,11 +155,10 @@ export class Shard {
     try {
       const rows = concat(parts)
       const result = await this.pool.run({ rows, listSaved }, { transferList: [rows.buffer] })
-      this.settle(parts, result)
+      const unique = this.settle(parts, result)
       this.batches++
       this.events += events
       this.lastBatchMs = Math.round(result.ms * 10) / 10
-      const unique = sumStored(result.inserted)
       this.stored += unique
       this.options.onBatch?.(result.ms, events)
       this.log.info(
@@ -193,12 +191,16 @@ export class Shard {
     }
   }
 
-  private settle(parts: Part[], result: FlushResult): void {
+  /** Tells each part's ticket how many of its events were new; returns the batch's total. */
+  private settle(parts: Part[], result: FlushResult): number {
     const stored = new Map<number, number>()
+    let total = 0
     for (let i = 0; i < result.inserted.length; i += 2) {
       stored.set(result.inserted[i]!, result.inserted[i + 1]!)
+      total += result.inserted[i + 1]!
     }
     for (const part of parts) part.ticket.partStored(stored.get(part.id) ?? 0)
+    return total
   }
 }
 
@@ -213,12 +215,6 @@ function concat(parts: Part[]): Uint8Array<ArrayBuffer> {
     at += part.rows.length
   }
   return out
-}
-
-function sumStored(inserted: number[]): number {
-  let sum = 0
-  for (let i = 1; i < inserted.length; i += 2) sum += inserted[i]!
-  return sum
 }
 
 function logEach(log: Logger, parts: Part[], msg: string): void {

@@ -38,17 +38,25 @@ export class Shards {
     )
   }
 
+  /** Events waiting in the queues, not yet handed to a worker. */
   get queued(): number {
-    let sum = 0
-    for (const shard of this.shards) sum += shard.queued
-    return sum
+    return this.sum((shard) => shard.queued)
   }
 
   /** Accepted events not yet settled: queued, or in a batch being stored. */
   get inFlight(): number {
-    let sum = 0
-    for (const shard of this.shards) sum += shard.inFlight
-    return sum
+    return this.sum((shard) => shard.inFlight)
+  }
+
+  /** No request can be admitted now: worth refusing before its body is even read. */
+  get full(): boolean {
+    return this.queued >= this.options.queueMaxEvents
+  }
+
+  private sum(count: (shard: Shard) => number): number {
+    let total = 0
+    for (const shard of this.shards) total += count(shard)
+    return total
   }
 
   /** `null` when the queues cannot take these events now (the caller answers 503). */
