@@ -19,7 +19,7 @@ export interface Pipeline {
   admit(events: readonly Event[]): Ticket | null
 }
 
-export class Publisher {
+export class Ingestor {
   constructor(
     private readonly pipeline: Pipeline,
     private readonly edge: EdgeCounters,

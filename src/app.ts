@@ -1,0 +1,155 @@
+/**
+ * Composition root: database → shards → HTTP, and the shutdown order in reverse. The process
+ * entry (signals, exit codes) is main.ts; tests start the app in-process from here.
+ *
+ *   client ─POST─▶ HttpServer ─body─▶ Ingestor (JSON.parse + valibot)
+ *                                        │ events split by hash(topic, event_id)
+ *                                        ▼
+ *                  Shard 0 … Shard N-1   (main-thread queue, group commit)
+ *                                        │ COPY rows as one string
+ *                                        ▼
+ *                  worker thread per shard ─▶ PostgreSQL: COPY staging → merge → counters
+ */
+import { createRequire } from 'node:module'
+import type { Config } from './config.js'
+import { connect, type Sql } from './db/connect.js'
+import { startEmbedded, type Embedded } from './db/embedded.js'
+import { migrate } from './db/migrate.js'
+import { ping, readCounters, readEvents } from './db/read.js'
+import { describeTarget, urlTarget, type DbTarget } from './db/target.js'
+import { Tokens } from './http/auth.js'
+import { HttpServer } from './http/server.js'
+import { Ingestor } from './ingest/ingestor.js'
+import type { Logger } from './log.js'
+import { Shards } from './pipeline/shards.js'
+import { Metrics } from './stats/metrics.js'
+import { EdgeCounters, snapshot } from './stats/stats.js'
+import { loadUws } from './uws.js'
+
+const VERSION = (createRequire(import.meta.url)('../../package.json') as { version: string })
+  .version
+
+export interface Running {
+  port: number
+  stop(): Promise<void>
+}
+
+export async function start(config: Config, log: Logger): Promise<Running> {
+  const uws = loadUws()
+  let embedded: Embedded | null = null
+  let target: DbTarget
+  if (config.DATABASE_URL !== undefined) {
+    target = urlTarget(config.DATABASE_URL)
+  } else {
+    embedded = await startEmbedded(config.dataDir, log)
+    target = embedded.target
+  }
+  const sql = connect(target, {
+    max: 4,
+    connectTimeoutS: Math.ceil(config.DB_TIMEOUT_MS / 1000),
+    onnotice: (notice) => log.warn({ notice: notice.message }, 'postgres notice'),
+  })
+  try {
+    const applied = await migrate(sql)
+    const edge = new EdgeCounters()
+    // read at scrape time, when `shards` exists; only batch latencies are pushed as they happen
+    const metrics = new Metrics({
+      shards: () => shards.stats(),
+      inFlight: () => shards.inFlight,
+      edge,
+    })
+    const shards = new Shards({
+      onBatch: (ms, events) => metrics.batch(ms, events),
+      shards: config.SHARDS,
+      batchMaxEvents: config.BATCH_MAX_EVENTS,
+      flushIntervalMs: config.FLUSH_INTERVAL_MS,
+      queueMaxEvents: config.QUEUE_MAX_EVENTS,
+      worker: {
+        target,
+        instanceId: config.instanceId,
+        attemptTimeoutMs: config.DB_TIMEOUT_MS,
+        retryMs: config.DB_RETRY_MS,
+      },
+      log,
+    })
+    const stats = () =>
+      snapshot(
+        {
+          counters: () => readCounters(sql),
+          inFlight: () => shards.inFlight,
+          shards: () => shards.stats(),
+        },
+        edge,
+      )
+    const loaded = await stats()
+    const ingestor = new Ingestor(shards, edge, config.MAX_EVENTS_PER_REQUEST)
+    const server = new HttpServer(
+      uws,
+      {
+        full: () => shards.full,
+        publish: (body, format, ack) => ingestor.publish(body, format, ack),
+        events: (query) => readEvents(sql, query),
+        stats,
+        ready: () => readiness(sql, shards, config.DB_TIMEOUT_MS),
+      },
+      {
+        host: config.HOST,
+        port: config.PORT,
+        bodyLimitBytes: config.BODY_LIMIT_BYTES,
+        bodyTimeoutMs: config.BODY_TIMEOUT_MS,
+        ackMode: config.ACK_MODE,
+        tokens: new Tokens(config.AUTH_TOKENS ?? []),
+        authRead: config.AUTH_READ,
+        metrics,
+        version: VERSION,
+        log,
+      },
+    )
+    const port = await server.listen()
+    log.info(
+      {
+        uws: uws.implementation,
+        host: config.HOST,
+        port,
+        shards: config.SHARDS,
+        ack: config.ACK_MODE,
+        auth: config.AUTH_TOKENS === undefined ? 'off' : config.AUTH_READ ? 'all' : 'publish',
+        database: describeTarget(target, embedded !== null),
+        migrations_applied: applied,
+        state: {
+          stored_events: loaded.unique_processed,
+          duplicate_dropped: loaded.duplicate_dropped,
+          topics: loaded.topics.length,
+        },
+      },
+      `listening on ${config.HOST}:${port} (uWebSockets.js ${uws.implementation}, ${config.SHARDS} shards); state loaded from the store: ${loaded.unique_processed} events, ${loaded.duplicate_dropped} duplicates`,
+    )
+    if (uws.implementation !== 'native') {
+      log.warn('uWebSockets.js native binary did not load: running the slow JS fallback')
+    }
+    return {
+      port,
+      async stop() {
+        await server.close()
+        await shards.close()
+        await sql.end({ timeout: 5 })
+        await embedded?.stop()
+      },
+    }
+  } catch (error) {
+    await sql.end({ timeout: 0 })
+    await embedded?.stop()
+    throw error
+  }
+}
+
+async function readiness(sql: Sql, shards: Shards, timeoutMs: number) {
+  const database = await Promise.race([
+    ping(sql).then(() => true),
+    new Promise<boolean>((resolve) =>
+      setTimeout(resolve, Math.min(timeoutMs, 2000), false).unref(),
+    ),
+  ]).catch(() => false)
+  const workers = shards.workersUp
+  return { ready: database && workers, checks: { database, workers } }
+}
