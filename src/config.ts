@@ -5,6 +5,7 @@
 import os from 'node:os'
 import path from 'node:path'
 import * as v from 'valibot'
+import { AggregatorError } from './errors.js'
 
 const int = (min: number, max: number, fallback: number) =>
   v.optional(
@@ -79,10 +80,9 @@ export interface Config extends Readonly<Env> {
 
 const SECRET_KEYS = new Set(['AUTH_TOKENS', 'DATABASE_URL'])
 
-export class ConfigError extends Error {
-  readonly code = 'ERR_CONFIG'
+export class ConfigError extends AggregatorError {
   constructor(readonly problems: string[]) {
-    super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`)
+    super('ERR_AGG_CONFIG', `invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`)
   }
 }
 
