@@ -2,9 +2,9 @@ import { spawnSync } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import t from 'tap'
 import { Tokens } from '../src/http/auth.js'
-import { event, get, post } from './helpers/client.js'
-import { testDatabase } from './helpers/postgres.js'
-import { runToExit, startServer } from './helpers/server.js'
+import { event, get, post } from './support/client.js'
+import { testDatabase } from './support/database.js'
+import { runToExit, startProcess } from './support/aggregator.js'
 
 const PUBLISHER = fileURLToPath(new URL('../src/publisher/main.js', import.meta.url))
 const TOKEN = 'tok_0123456789abcdef'
@@ -27,7 +27,7 @@ t.test('tokens: only a configured one passes, and none configured means open', a
 const db = await testDatabase(t)
 
 t.test('with AUTH_TOKENS, publishing needs a token while reads stay open', async (t) => {
-  const { url } = await startServer(t, { DATABASE_URL: db.url, AUTH_TOKENS: `${TOKEN}, ${OTHER}` })
+  const { url } = await startProcess(t, { DATABASE_URL: db.url, AUTH_TOKENS: `${TOKEN}, ${OTHER}` })
   const anonymous = await post(url, '/publish', event())
   t.equal(anonymous.status, 401)
   t.equal(anonymous.body.error, 'unauthorized')
@@ -39,7 +39,7 @@ t.test('with AUTH_TOKENS, publishing needs a token while reads stay open', async
 })
 
 t.test('with AUTH_READ=true, reads need a token too; health checks never do', async (t) => {
-  const { url } = await startServer(t, {
+  const { url } = await startProcess(t, {
     DATABASE_URL: db.url,
     AUTH_TOKENS: TOKEN,
     AUTH_READ: 'true',

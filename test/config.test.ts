@@ -1,6 +1,6 @@
 import t from 'tap'
 import { ConfigError, loadConfig } from '../src/config.js'
-import { runToExit } from './helpers/server.js'
+import { runToExit } from './support/aggregator.js'
 
 t.test('defaults apply when the environment is empty', async (t) => {
   const config = loadConfig({})

@@ -4,10 +4,10 @@
  * duplicates.
  */
 import t from 'tap'
-import { spawnAggregator } from '../bench/aggregator.js'
-import { post, stats } from './helpers/client.js'
-import { startLoad } from './helpers/load.js'
-import { storedEvents, testDatabase } from './helpers/postgres.js'
+import { spawnAggregator } from './support/aggregator.js'
+import { post, stats } from './support/client.js'
+import { storedEvents, testDatabase } from './support/database.js'
+import { startLoad } from './support/load.js'
 
 const db = await testDatabase(t)
 const env = { DATABASE_URL: db.url, INSTANCE_ID: 'crash-test', SHARDS: '2' }

@@ -8,9 +8,9 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { chromium, type Page } from 'playwright-core'
 import t from 'tap'
-import { event, post, stats, type TestEvent } from './helpers/client.js'
-import { testDatabase } from './helpers/postgres.js'
-import { startServer } from './helpers/server.js'
+import { event, post, stats, type TestEvent } from './support/client.js'
+import { testDatabase } from './support/database.js'
+import { startProcess } from './support/aggregator.js'
 
 const CHROMIUM = '/usr/bin/chromium'
 const SCREENSHOT = fileURLToPath(new URL('../../docs/dashboard.png', import.meta.url))
@@ -80,7 +80,7 @@ t.test(
   { skip },
   async (t) => {
     const db = await testDatabase(t)
-    const { url } = await startServer(t, { DATABASE_URL: db.url, SHARDS: '4' })
+    const { url } = await startProcess(t, { DATABASE_URL: db.url, SHARDS: '4' })
     const sent: TestEvent[] = []
     const send = async (events: TestEvent[]) => {
       const reply = await post(url, '/publish', events)

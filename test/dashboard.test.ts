@@ -3,14 +3,13 @@ import { createHash } from 'node:crypto'
 import { once } from 'node:events'
 import t, { type Test } from 'tap'
 import WebSocket from 'ws'
-import { spawnAggregator } from '../bench/aggregator.js'
 import type { LiveSnapshot } from '../src/dashboard/live.js'
-import { event, post } from './helpers/client.js'
-import { testDatabase } from './helpers/postgres.js'
-import { startServer } from './helpers/server.js'
+import { event, post } from './support/client.js'
+import { testDatabase } from './support/database.js'
+import { spawnAggregator, startProcess } from './support/aggregator.js'
 
 const db = await testDatabase(t)
-const { url } = await startServer(t, { DATABASE_URL: db.url, SHARDS: '2' })
+const { url } = await startProcess(t, { DATABASE_URL: db.url, SHARDS: '2' })
 
 interface Message {
   raw: string
@@ -190,7 +189,7 @@ t.test(
   'with AUTH_READ a viewer needs a token, in a header or as the bearer subprotocol',
   async (t) => {
     const token = 'dashboard-token-0123456789'
-    const guarded = await startServer(t, {
+    const guarded = await startProcess(t, {
       DATABASE_URL: db.url,
       AUTH_TOKENS: token,
       AUTH_READ: 'true',

@@ -19,10 +19,10 @@ import {
 } from 'dockerfile-ast'
 import t, { type Test } from 'tap'
 import { parse } from 'yaml'
-import { spawnAggregator, type Aggregator } from '../bench/aggregator.js'
 import { ConfigSchema, loadConfig } from '../src/config.js'
 import type { Summary } from '../src/publisher/run.js'
-import { storedEvents, testDatabase } from './helpers/postgres.js'
+import { startProcess, type Aggregator } from './support/aggregator.js'
+import { storedEvents, testDatabase } from './support/database.js'
 
 /** The repository: the build context, and the image's WORKDIR (/app). */
 const ROOT = fileURLToPath(new URL('../../', import.meta.url))
@@ -325,13 +325,7 @@ const containerEnv = {
 
 async function startContainer(t: Test): Promise<Aggregator> {
   t.equal(imageCmd[0], 'node')
-  const server = await spawnAggregator(containerEnv, [], path.join(ROOT, imageCmd[1]!))
-  t.teardown(async () => {
-    const kill = setTimeout(() => server.child.kill('SIGKILL'), 15_000)
-    await server.stop('SIGTERM')
-    clearTimeout(kill)
-  })
-  return server
+  return startProcess(t, containerEnv, path.join(ROOT, imageCmd[1]!))
 }
 
 t.test(

@@ -1,12 +1,12 @@
 /** Failure paths of the foundation: oversized bodies, a store that refuses, a lost connection. */
 import { request } from 'node:http'
 import t from 'tap'
-import { event, post, stats, waitForStats } from './helpers/client.js'
-import { storedEvents, testDatabase } from './helpers/postgres.js'
-import { startServer } from './helpers/server.js'
+import { event, post, stats, waitForStats } from './support/client.js'
+import { storedEvents, testDatabase } from './support/database.js'
+import { startProcess } from './support/aggregator.js'
 
 const db = await testDatabase(t)
-const server = await startServer(t, {
+const server = await startProcess(t, {
   DATABASE_URL: db.url,
   BODY_LIMIT_BYTES: '4096',
   MAX_EVENTS_PER_REQUEST: '5',

@@ -5,9 +5,9 @@
  */
 import postgres from 'postgres'
 import t from 'tap'
-import { spawnAggregator } from '../bench/aggregator.js'
-import { startPostgres } from '../bench/postgres.js'
-import { startLoad } from './helpers/load.js'
+import { spawnAggregator } from './support/aggregator.js'
+import { startPostgres } from './support/postgres.js'
+import { startLoad } from './support/load.js'
 
 const pg = await startPostgres()
 t.teardown(() => pg.stop())

@@ -5,10 +5,10 @@
  */
 import { readFile } from 'node:fs/promises'
 import t from 'tap'
-import { event, post, waitForStats } from './helpers/client.js'
-import { startLoad } from './helpers/load.js'
-import { testDatabase } from './helpers/postgres.js'
-import { startServer } from './helpers/server.js'
+import { event, post, waitForStats } from './support/client.js'
+import { startLoad } from './support/load.js'
+import { testDatabase } from './support/database.js'
+import { startProcess } from './support/aggregator.js'
 
 const QUEUE_MAX_EVENTS = 2000
 const RSS_BOUND_MB = 400
@@ -16,7 +16,7 @@ const RSS_BOUND_MB = 400
 const db = await testDatabase(t)
 // a deliberately small capacity (one shard, small batches, a linger) so the test can offer
 // several times more than it commits from the same two cores
-const server = await startServer(t, {
+const server = await startProcess(t, {
   DATABASE_URL: db.url,
   SHARDS: '1',
   BATCH_MAX_EVENTS: '100',

@@ -4,8 +4,8 @@ import { fileURLToPath } from 'node:url'
 import t from 'tap'
 import { plan } from '../src/publisher/plan.js'
 import { check, type Summary } from '../src/publisher/run.js'
-import { storedEvents, testDatabase } from './helpers/postgres.js'
-import { startServer } from './helpers/server.js'
+import { storedEvents, testDatabase } from './support/database.js'
+import { startProcess } from './support/aggregator.js'
 
 const PUBLISHER = fileURLToPath(new URL('../src/publisher/main.js', import.meta.url))
 
@@ -66,7 +66,7 @@ t.test(
   'the publisher delivers a few thousand events and the server counts them exactly',
   async (t) => {
     const db = await testDatabase(t)
-    const server = await startServer(t, { DATABASE_URL: db.url, QUEUE_MAX_EVENTS: '300' })
+    const server = await startProcess(t, { DATABASE_URL: db.url, QUEUE_MAX_EVENTS: '300' })
     const first = await publish([
       '--url',
       server.url,

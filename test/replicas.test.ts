@@ -3,9 +3,9 @@
  * exact global counts on every replica and no deadlock.
  */
 import t from 'tap'
-import { event, post, stats, waitForStats, type TestEvent } from './helpers/client.js'
-import { storedEvents, testDatabase } from './helpers/postgres.js'
-import { startServer } from './helpers/server.js'
+import { event, post, stats, waitForStats, type TestEvent } from './support/client.js'
+import { storedEvents, testDatabase } from './support/database.js'
+import { startProcess } from './support/aggregator.js'
 
 const db = await testDatabase(t)
 
@@ -14,7 +14,7 @@ t.test(
   async (t) => {
     const replicas = await Promise.all(
       ['a', 'b', 'c'].map((id) =>
-        startServer(t, { DATABASE_URL: db.url, INSTANCE_ID: `replica-${id}`, SHARDS: '2' }),
+        startProcess(t, { DATABASE_URL: db.url, INSTANCE_ID: `replica-${id}`, SHARDS: '2' }),
       ),
     )
     const keys = Array.from({ length: 2000 }, (_, i) => event({ topic: `replicas.${i % 5}` }))
@@ -54,7 +54,7 @@ t.test(
 )
 
 t.test('a replica restarting with the same INSTANCE_ID keeps counting on its rows', async (t) => {
-  const first = await startServer(t, { DATABASE_URL: db.url, INSTANCE_ID: 'replica-a' })
+  const first = await startProcess(t, { DATABASE_URL: db.url, INSTANCE_ID: 'replica-a' })
   await post(first.url, '/publish', [event({ topic: 'replicas.again' })])
   t.equal((await stats(first.url)).unique_processed, 2001)
 })

@@ -1,15 +1,15 @@
 /** The embedded-database mode, as `npm start` runs it: state survives a restart of the process. */
 import t from 'tap'
-import { event, post, stats } from './helpers/client.js'
-import { tempDir } from './helpers/postgres.js'
-import { startServer } from './helpers/server.js'
+import { startProcess } from './support/aggregator.js'
+import { event, post, stats } from './support/client.js'
+import { tempDir } from './support/database.js'
 
 const dataDir = await tempDir(t, 'data')
 const env = { DATA_DIR: dataDir, DATABASE_URL: '' }
 const events = Array.from({ length: 300 }, (_, i) => event({ topic: `restart.${i % 3}` }))
 
 t.test('a restart keeps events and counters, and a resend counts only duplicates', async (t) => {
-  const first = await startServer(t, env)
+  const first = await startProcess(t, env)
   const startLine = first.logs.find((l) => String(l.msg).startsWith('listening'))
   t.match(startLine, { uws: 'native', shards: Number, database: /^embedded/ })
   t.match(startLine, { state: { stored_events: 0 } })
@@ -17,7 +17,7 @@ t.test('a restart keeps events and counters, and a resend counts only duplicates
   t.same(reply.body, { status: 'accepted', accepted: 330, unique: 300, duplicates: 30 })
   t.equal(await first.stop('SIGTERM'), 0, 'SIGTERM exits 0')
 
-  const second = await startServer(t, env)
+  const second = await startProcess(t, env)
   t.match(
     second.logs.find((l) => String(l.msg).startsWith('listening')),
     { state: { stored_events: 300, duplicate_dropped: 30 } },
@@ -33,16 +33,16 @@ t.test('a restart keeps events and counters, and a resend counts only duplicates
 })
 
 t.test('a second aggregator on the same data folder is refused with a clear message', async (t) => {
-  const owner = await startServer(t, env)
-  await t.rejects(startServer(t, env), /in use by another aggregator/)
+  const owner = await startProcess(t, env)
+  await t.rejects(startProcess(t, env), /in use by another aggregator/)
   t.equal(await owner.stop(), 0)
 })
 
 t.test('after a SIGKILL the orphaned database is stopped and the state is intact', async (t) => {
-  const victim = await startServer(t, env)
+  const victim = await startProcess(t, env)
   await post(victim.url, '/publish', [event({ topic: 'restart.kill' })])
   await victim.stop('SIGKILL')
-  const next = await startServer(t, env)
+  const next = await startProcess(t, env)
   t.ok(next.logs.some((l) => String(l.msg).includes('left running by a previous aggregator')))
   t.equal((await stats(next.url)).unique_processed, 301)
   t.equal(await next.stop(), 0)

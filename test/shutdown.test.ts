@@ -1,8 +1,8 @@
 /** SIGTERM while clients are sending: accepted requests are answered after commit, exit 0. */
 import t from 'tap'
-import { spawnAggregator } from '../bench/aggregator.js'
-import { startLoad } from './helpers/load.js'
-import { testDatabase } from './helpers/postgres.js'
+import { spawnAggregator } from './support/aggregator.js'
+import { startLoad } from './support/load.js'
+import { testDatabase } from './support/database.js'
 
 const db = await testDatabase(t)
 

@@ -1,13 +1,13 @@
 import { fileURLToPath } from 'node:url'
 import t from 'tap'
 import { CRASH_MARKER } from './fixtures/crash-worker.js'
-import { event, get, post, stats } from './helpers/client.js'
-import { storedEvents, testDatabase } from './helpers/postgres.js'
-import { startServer } from './helpers/server.js'
+import { startProcess } from './support/aggregator.js'
+import { event, get, post, stats } from './support/client.js'
+import { storedEvents, testDatabase } from './support/database.js'
 
 const db = await testDatabase(t)
 const injector = fileURLToPath(new URL('./fixtures/crash-worker.js', import.meta.url))
-const { url } = await startServer(t, {
+const { url } = await startProcess(t, {
   DATABASE_URL: db.url,
   SHARDS: '1',
   NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import=${injector}`,

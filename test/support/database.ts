@@ -1,11 +1,12 @@
 /**
- * A real PostgreSQL for a test file: an embedded server on 127.0.0.1 (or `DATABASE_URL`), with a
- * fresh database per file, so the app's `DATABASE_URL` path (TCP + noDelay) runs in every test.
+ * A test file's own database: a copy of the run's migrated template (suite-postgres.ts) on the
+ * run's server, over TCP as `DATABASE_URL` gives it to the app, dropped when the file ends.
  */
 import fs from 'node:fs/promises'
 import postgres from 'postgres'
 import type { Test } from 'tap'
-import { startPostgres, tempDir as makeTempDir } from '../../bench/postgres.js'
+import { tempDir as makeTempDir } from './postgres.js'
+import { copyTemplate, dropDatabase, readSuite } from './suite-postgres.js'
 
 export interface TestDatabase {
   url: string
@@ -13,14 +14,18 @@ export interface TestDatabase {
 }
 
 export async function testDatabase(t: Test): Promise<TestDatabase> {
-  const server = await startPostgres()
+  const suite = await readSuite()
+  if (suite === null) {
+    throw new Error(
+      'no PostgreSQL for this test run: run test files with tap (npx tap dist/test/<name>.test.js), whose `before` (.taprc) starts it',
+    )
+  }
   const name = `agg_test_${process.pid}_${Math.random().toString(36).slice(2, 8)}`
-  const url = await server.createDatabase(name)
+  const url = await copyTemplate(suite, name)
   const sql = postgres(url, { max: 2, onnotice: () => {} })
   t.teardown(async () => {
     await sql.end({ timeout: 5 })
-    await server.dropDatabase(name)
-    await server.stop()
+    await dropDatabase(suite.url, name)
   })
   return { url, sql }
 }
