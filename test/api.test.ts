@@ -1,11 +1,11 @@
 /** The older systems' test suite (REFERENCE.md, tests 1–12) and the API's contract around it. */
 import t from 'tap'
+import { startApp } from './support/app.js'
 import { event, get, post, stats, waitForStats, type TestEvent } from './support/client.js'
 import { storedEvents, testDatabase } from './support/database.js'
-import { startProcess } from './support/aggregator.js'
 
 const db = await testDatabase(t)
-const { url } = await startProcess(t, { DATABASE_URL: db.url, SHARDS: '2' })
+const { url } = await startApp(t, { DATABASE_URL: db.url, SHARDS: '2' })
 
 t.test('two identical events: one unique, one duplicate', async (t) => {
   const e = event({ topic: 'ref.1' })

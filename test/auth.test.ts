@@ -1,12 +1,10 @@
-import { spawnSync } from 'node:child_process'
-import { fileURLToPath } from 'node:url'
 import t from 'tap'
 import { Tokens } from '../src/http/auth.js'
+import { runToExit } from './support/aggregator.js'
+import { startApp } from './support/app.js'
 import { event, get, post } from './support/client.js'
 import { testDatabase } from './support/database.js'
-import { runToExit, startProcess } from './support/aggregator.js'
-
-const PUBLISHER = fileURLToPath(new URL('../src/publisher/main.js', import.meta.url))
+import { runPublisher } from './support/publisher.js'
 const TOKEN = 'tok_0123456789abcdef'
 const OTHER = 'tok_fedcba9876543210'
 const bearer = (token: string) => ({
@@ -27,7 +25,7 @@ t.test('tokens: only a configured one passes, and none configured means open', a
 const db = await testDatabase(t)
 
 t.test('with AUTH_TOKENS, publishing needs a token while reads stay open', async (t) => {
-  const { url } = await startProcess(t, { DATABASE_URL: db.url, AUTH_TOKENS: `${TOKEN}, ${OTHER}` })
+  const { url } = await startApp(t, { DATABASE_URL: db.url, AUTH_TOKENS: `${TOKEN}, ${OTHER}` })
   const anonymous = await post(url, '/publish', event())
   t.equal(anonymous.status, 401)
   t.equal(anonymous.body.error, 'unauthorized')
@@ -39,17 +37,21 @@ t.test('with AUTH_TOKENS, publishing needs a token while reads stay open', async
 })
 
 t.test('with AUTH_READ=true, reads need a token too; health checks never do', async (t) => {
-  const { url } = await startProcess(t, {
+  const { url } = await startApp(t, {
     DATABASE_URL: db.url,
     AUTH_TOKENS: TOKEN,
     AUTH_READ: 'true',
   })
-  const publisher = spawnSync(
-    process.execPath,
-    [PUBLISHER, '--url', url, '--events', '200', '--token', TOKEN, '--json'],
-    { encoding: 'utf8' },
-  )
-  t.equal(publisher.status, 0, 'the publisher sends its --token on writes and reads')
+  const publisher = await runPublisher([
+    '--url',
+    url,
+    '--events',
+    '200',
+    '--token',
+    TOKEN,
+    '--json',
+  ])
+  t.equal(publisher.code, 0, 'the publisher sends its --token on writes and reads')
   t.match(JSON.parse(publisher.stdout), { acknowledged: 200, problems: [] })
   for (const path of ['/stats', '/events']) {
     t.equal((await get(url, path)).status, 401, path)

@@ -1,11 +1,11 @@
 import { Agent, request } from 'node:http'
 import t from 'tap'
+import { startApp } from './support/app.js'
 import { event, post, stats, waitForStats, type TestEvent } from './support/client.js'
 import { storedEvents, testDatabase } from './support/database.js'
-import { startProcess } from './support/aggregator.js'
 
 const db = await testDatabase(t)
-const { url } = await startProcess(t, { DATABASE_URL: db.url, SHARDS: '3' })
+const { url } = await startApp(t, { DATABASE_URL: db.url, SHARDS: '3' })
 
 t.test('1,000 identical events sent concurrently over many connections store one', async (t) => {
   const e = event({ topic: 'conc.same' })

@@ -1,12 +1,12 @@
 /** NDJSON bodies and gzip request bodies, with limits applied to what they expand to. */
 import { gzipSync } from 'node:zlib'
 import t from 'tap'
+import { startApp } from './support/app.js'
 import { event, post } from './support/client.js'
 import { storedEvents, testDatabase } from './support/database.js'
-import { startProcess } from './support/aggregator.js'
 
 const db = await testDatabase(t)
-const { url } = await startProcess(t, { DATABASE_URL: db.url, BODY_LIMIT_BYTES: '1048576' })
+const { url } = await startApp(t, { DATABASE_URL: db.url, BODY_LIMIT_BYTES: '1048576' })
 const NDJSON = { 'content-type': 'application/x-ndjson' }
 const lines = (...items: unknown[]) => items.map((i) => JSON.stringify(i)).join('\n') + '\n'
 

@@ -6,12 +6,12 @@
 import net from 'node:net'
 import t from 'tap'
 import { random } from '../src/publisher/plan.js'
+import { startApp } from './support/app.js'
 import { event, get, post, stats, waitForStats } from './support/client.js'
 import { storedEvents, testDatabase } from './support/database.js'
-import { startProcess } from './support/aggregator.js'
 
 const db = await testDatabase(t)
-const server = await startProcess(t, {
+const server = await startApp(t, {
   DATABASE_URL: db.url,
   BODY_LIMIT_BYTES: '65536',
   MAX_EVENTS_PER_REQUEST: '100',

@@ -3,12 +3,12 @@ import t from 'tap'
 import * as v from 'valibot'
 import { ROUTES } from '../src/http/server.js'
 import { EventSchema } from '../src/ingest/event.js'
+import { startApp } from './support/app.js'
 import { event, post } from './support/client.js'
 import { testDatabase } from './support/database.js'
-import { startProcess } from './support/aggregator.js'
 
 const db = await testDatabase(t)
-const { url } = await startProcess(t, { DATABASE_URL: db.url, SHARDS: '2' })
+const { url } = await startApp(t, { DATABASE_URL: db.url, SHARDS: '2' })
 
 const metric = (text: string, name: string) => {
   const line = text.split('\n').find((l) => l.startsWith(name + ' '))

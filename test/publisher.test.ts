@@ -1,23 +1,10 @@
-import { spawn } from 'node:child_process'
-import { once } from 'node:events'
-import { fileURLToPath } from 'node:url'
+/** The publisher CLI as users run it (a process), against the app started in-process. */
 import t from 'tap'
 import { plan } from '../src/publisher/plan.js'
 import { check, type Summary } from '../src/publisher/run.js'
+import { startApp } from './support/app.js'
 import { storedEvents, testDatabase } from './support/database.js'
-import { startProcess } from './support/aggregator.js'
-
-const PUBLISHER = fileURLToPath(new URL('../src/publisher/main.js', import.meta.url))
-
-async function publish(args: string[]) {
-  const child = spawn(process.execPath, [PUBLISHER, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
-  let stdout = ''
-  let stderr = ''
-  child.stdout.on('data', (c: Buffer) => (stdout += c.toString()))
-  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()))
-  const [code] = (await once(child, 'exit')) as [number]
-  return { code, stdout, stderr }
-}
+import { runPublisher as publish } from './support/publisher.js'
 
 t.test('a plan is repeatable by seed, with the asked share of later re-sends', async (t) => {
   const a = plan({ events: 1000, duplicates: 0.25, topics: 4, seed: 42, runId: 'r' })
@@ -66,7 +53,7 @@ t.test(
   'the publisher delivers a few thousand events and the server counts them exactly',
   async (t) => {
     const db = await testDatabase(t)
-    const server = await startProcess(t, { DATABASE_URL: db.url, QUEUE_MAX_EVENTS: '300' })
+    const server = await startApp(t, { DATABASE_URL: db.url, QUEUE_MAX_EVENTS: '300' })
     const first = await publish([
       '--url',
       server.url,

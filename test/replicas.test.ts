@@ -1,11 +1,12 @@
 /**
- * Three aggregator processes on one PostgreSQL, the same keys sent to all of them at once:
- * exact global counts on every replica and no deadlock.
+ * Three aggregator instances on one PostgreSQL, the same keys sent to all of them at once:
+ * exact global counts on every replica and no deadlock. Each instance has its own shards, worker
+ * threads and connections, as a process would; they share only the database.
  */
 import t from 'tap'
+import { startApp } from './support/app.js'
 import { event, post, stats, waitForStats, type TestEvent } from './support/client.js'
 import { storedEvents, testDatabase } from './support/database.js'
-import { startProcess } from './support/aggregator.js'
 
 const db = await testDatabase(t)
 
@@ -14,7 +15,7 @@ t.test(
   async (t) => {
     const replicas = await Promise.all(
       ['a', 'b', 'c'].map((id) =>
-        startProcess(t, { DATABASE_URL: db.url, INSTANCE_ID: `replica-${id}`, SHARDS: '2' }),
+        startApp(t, { DATABASE_URL: db.url, INSTANCE_ID: `replica-${id}`, SHARDS: '2' }),
       ),
     )
     const keys = Array.from({ length: 2000 }, (_, i) => event({ topic: `replicas.${i % 5}` }))
@@ -54,7 +55,7 @@ t.test(
 )
 
 t.test('a replica restarting with the same INSTANCE_ID keeps counting on its rows', async (t) => {
-  const first = await startProcess(t, { DATABASE_URL: db.url, INSTANCE_ID: 'replica-a' })
+  const first = await startApp(t, { DATABASE_URL: db.url, INSTANCE_ID: 'replica-a' })
   await post(first.url, '/publish', [event({ topic: 'replicas.again' })])
   t.equal((await stats(first.url)).unique_processed, 2001)
 })

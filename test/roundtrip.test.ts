@@ -1,10 +1,10 @@
 import t from 'tap'
+import { startApp } from './support/app.js'
 import { event, get, post, type TestEvent } from './support/client.js'
 import { testDatabase } from './support/database.js'
-import { startProcess } from './support/aggregator.js'
 
 const db = await testDatabase(t)
-const { url } = await startProcess(t, { DATABASE_URL: db.url })
+const { url } = await startApp(t, { DATABASE_URL: db.url })
 
 const nasty = [
   'tab\there',
