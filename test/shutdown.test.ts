@@ -1,8 +1,9 @@
 /** SIGTERM while clients are sending: accepted requests are answered after commit, exit 0. */
 import t from 'tap'
 import { spawnAggregator } from './support/aggregator.js'
-import { startLoad } from './support/load.js'
+import { event, post, waitForStats } from './support/client.js'
 import { testDatabase } from './support/database.js'
+import { startLoad } from './support/load.js'
 
 const db = await testDatabase(t)
 
@@ -10,13 +11,14 @@ t.test('a SIGTERM under load drains: acknowledged events are stored, exit 0', as
   const server = await spawnAggregator({ DATABASE_URL: db.url, SHUTDOWN_TIMEOUT_MS: '20000' })
   const load = startLoad(server.url, { concurrency: 8, batch: 50, topic: 'shutdown' })
   while (load.acked.length < 2000) await new Promise((r) => setTimeout(r, 5))
-  const signalled = performance.now()
   const code = await server.stop('SIGTERM')
-  const tookMs = performance.now() - signalled
   await load.stop()
+  // a shutdown past SHUTDOWN_TIMEOUT_MS would have exited 1 with `shutdown timed out`
   t.equal(code, 0, 'exits 0')
-  t.ok(tookMs < 20_000, `stopped within SHUTDOWN_TIMEOUT_MS (${Math.round(tookMs)} ms)`)
-  t.ok(server.logs.some((l) => l.msg === 'stopped cleanly'))
+  t.ok(
+    server.logs.some((l) => l.msg === 'stopped cleanly'),
+    'logs that it stopped cleanly',
+  )
   const allowed = new Set<number | string>([200, 503, 'SocketError', 'Error', 'TypeError'])
   for (const [status, n] of load.statuses) t.ok(allowed.has(status), `${n} × ${status}`)
   t.ok(
@@ -32,15 +34,23 @@ t.test('a SIGTERM under load drains: acknowledged events are stored, exit 0', as
 })
 
 t.test('a second signal forces an immediate exit', async (t) => {
-  // a long linger keeps events queued, so the drain is still running at the second signal
-  const server = await spawnAggregator({ DATABASE_URL: db.url, FLUSH_INTERVAL_MS: '5000' })
-  const load = startLoad(server.url, { concurrency: 4, batch: 20, topic: 'shutdown.forced' })
-  await new Promise((r) => setTimeout(r, 300))
+  // the events table is locked, so the drain cannot end before the second signal
+  const server = await spawnAggregator({ DATABASE_URL: db.url, DB_TIMEOUT_MS: '600000' })
+  const lock = await db.sql.reserve()
+  await lock`BEGIN`
+  await lock`LOCK TABLE events IN SHARE MODE`
+  const blocked = post(server.url, '/publish', [event({ topic: 'shutdown.forced' })]).then(
+    (reply) => reply.status,
+    (error: Error) => error.message,
+  )
+  await waitForStats(server.url, (s) => s.in_flight > 0)
   server.child.kill('SIGTERM')
   while (!server.logs.some((l) => String(l.msg).startsWith('shutting down'))) {
     await new Promise((r) => setTimeout(r, 5))
   }
   server.child.kill('SIGTERM')
   t.equal(await server.stop(), 130, 'exits 130 without waiting for the drain')
-  await load.stop()
+  await lock`ROLLBACK`
+  lock.release()
+  t.equal(await blocked, 'fetch failed', 'the request left in the drain gets no answer at all')
 })

@@ -19,18 +19,21 @@ export interface Load {
   /** Every event sent, answered or not. */
   sent: TestEvent[]
   statuses: Map<number | string, number>
-  /** Longest time one request took, in ms. */
-  slowestMs: number
+  /** Resolves once every request sent so far has its answer (or its network error). */
+  answered(): Promise<void>
   stop(): Promise<void>
 }
 
 export function startLoad(url: string, o: LoadOptions): Load {
   let running = true
+  const pending = new Set<Promise<boolean>>()
   const load: Load = {
     acked: [],
     sent: [],
     statuses: new Map(),
-    slowestMs: 0,
+    async answered() {
+      await Promise.all(pending)
+    },
     async stop() {
       running = false
       await Promise.all(clients)
@@ -38,26 +41,32 @@ export function startLoad(url: string, o: LoadOptions): Load {
   }
   const count = (key: number | string) => load.statuses.set(key, (load.statuses.get(key) ?? 0) + 1)
   const pause = () => new Promise((r) => setTimeout(r, o.backoffMs ?? 50))
+  /** True when the answer calls for a pause before the next request. */
+  const send = async (events: TestEvent[]): Promise<boolean> => {
+    try {
+      const res = await fetch(`${url}/publish${o.query ?? ''}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: new TextEncoder().encode(JSON.stringify(events)),
+      })
+      await res.arrayBuffer()
+      count(res.status)
+      if (res.ok) load.acked.push(...events)
+      return res.status === 503
+    } catch (error) {
+      count(String((error as Error).cause ?? error).split(':')[0] ?? 'error')
+      return true
+    }
+  }
   const client = async () => {
     while (running) {
       const events = Array.from({ length: o.batch }, () => event({ topic: o.topic }))
       load.sent.push(...events)
-      const started = performance.now()
-      try {
-        const res = await fetch(`${url}/publish${o.query ?? ''}`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: new TextEncoder().encode(JSON.stringify(events)),
-        })
-        await res.arrayBuffer()
-        count(res.status)
-        if (res.ok) load.acked.push(...events)
-        if (res.status === 503) await pause()
-      } catch (error) {
-        count(String((error as Error).cause ?? error).split(':')[0] ?? 'error')
-        await pause()
-      }
-      load.slowestMs = Math.max(load.slowestMs, performance.now() - started)
+      const request = send(events)
+      pending.add(request)
+      const backOff = await request
+      pending.delete(request)
+      if (backOff) await pause()
     }
   }
   const clients = Array.from({ length: o.concurrency }, client)
