@@ -1,7 +1,7 @@
 import t from 'tap'
-import { parsePublishBody } from '../src/ingest/request.js'
-import { duplicateKey } from '../src/ingest/duplicate-keys.js'
-import { timestampProblem } from '../src/ingest/event.js'
+import { parsePublishBody } from '../../src/ingest/request.js'
+import { duplicateKey } from '../../src/ingest/duplicate-keys.js'
+import { timestampProblem } from '../../src/ingest/event.js'
 
 const enc = (value: unknown) =>
   new TextEncoder().encode(typeof value === 'string' ? value : JSON.stringify(value))

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { describeTarget, urlTarget } from '../src/db/target.js'
+import { describeTarget, urlTarget } from '../../src/db/target.js'
 
 t.test('a DATABASE_URL with ?host=/folder means a unix socket, as in libpq', async (t) => {
   t.same(urlTarget('postgres://app:s%40cret@localhost:6432/events?host=/var/run/postgresql'), {

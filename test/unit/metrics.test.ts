@@ -1,0 +1,117 @@
+/** The Prometheus text of /metrics for given inputs: fake shard stats and edge counters. */
+import t from 'tap'
+import type { ShardStats } from '../../src/pipeline/shard.js'
+import { Metrics } from '../../src/stats/metrics.js'
+import { EdgeCounters } from '../../src/stats/stats.js'
+
+const shard = (index: number, s: Partial<ShardStats>): ShardStats => ({
+  shard: index,
+  queue_depth: 0,
+  batching: 0,
+  batches: 0,
+  events: 0,
+  stored: 0,
+  duplicates: 0,
+  failed_batches: 0,
+  failed_events: 0,
+  last_batch_ms: null,
+  worker_up: true,
+  ...s,
+})
+
+/** A scrape's samples by series, `name{labels}` as printed: `{ 'x_total{route="a"}': 2 }`. */
+async function samples(m: Metrics): Promise<Record<string, number>> {
+  const lines = (await m.text()).split('\n').filter((l) => l !== '' && !l.startsWith('#'))
+  return Object.fromEntries(
+    lines.map((l) => [l.slice(0, l.lastIndexOf(' ')), Number(l.slice(l.lastIndexOf(' ') + 1))]),
+  )
+}
+
+function metrics(shards: ShardStats[] = [], inFlight = 0) {
+  const edge = new EdgeCounters()
+  return { edge, metrics: new Metrics({ shards: () => shards, inFlight: () => inFlight, edge }) }
+}
+
+t.test('event counters are read at scrape time from the shards and the edge', async (t) => {
+  const shards = [
+    shard(0, { stored: 7, duplicates: 3, failed_events: 1, queue_depth: 4 }),
+    shard(1, { stored: 5, duplicates: 0, queue_depth: 0 }),
+  ]
+  const { edge, metrics: m } = metrics(shards, 6)
+  edge.accepted = 21
+  edge.reject('validation', 2)
+  edge.reject('too_many_events', 5)
+  edge.reject('validation', 1)
+  t.match(await samples(m), {
+    aggregator_events_received_total: 21,
+    aggregator_events_stored_total: 12,
+    aggregator_events_duplicate_total: 3,
+    aggregator_events_failed_total: 1,
+    'aggregator_events_rejected_total{reason="validation"}': 3,
+    'aggregator_events_rejected_total{reason="too_many_events"}': 5,
+    'aggregator_queue_depth_events{shard="0"}': 4,
+    'aggregator_queue_depth_events{shard="1"}': 0,
+    aggregator_in_flight_events: 6,
+  })
+  shards[1]!.stored = 9
+  edge.accepted = 25
+  t.match(
+    await samples(m),
+    { aggregator_events_stored_total: 16, aggregator_events_received_total: 25 },
+    'a later scrape sees the new counts',
+  )
+})
+
+t.test('each answer counts by route and status, and its duration is observed', async (t) => {
+  const { metrics: m } = metrics()
+  m.response('publish', 200, 0.004)
+  m.response('publish', 200, 0.2)
+  m.response('publish', 503, 0.001)
+  m.response('events', null, 0.03)
+  t.match(await samples(m), {
+    'aggregator_http_responses_total{route="publish",status="200"}': 2,
+    'aggregator_http_responses_total{route="publish",status="503"}': 1,
+    'aggregator_http_responses_total{route="events",status="aborted"}': 1,
+    'aggregator_http_request_duration_seconds_count{route="publish"}': 3,
+    'aggregator_http_request_duration_seconds_bucket{le="0.005",route="publish"}': 2,
+    'aggregator_http_request_duration_seconds_bucket{le="0.25",route="publish"}': 3,
+    'aggregator_http_request_duration_seconds_sum{route="events"}': 0.03,
+  })
+})
+
+t.test('each committed batch is observed: its duration in seconds and its size', async (t) => {
+  const { metrics: m } = metrics()
+  m.batch(8, 40)
+  m.batch(120, 2500)
+  t.match(await samples(m), {
+    aggregator_batch_commit_duration_seconds_count: 2,
+    aggregator_batch_commit_duration_seconds_sum: 0.128,
+    'aggregator_batch_commit_duration_seconds_bucket{le="0.01"}': 1,
+    aggregator_batch_events_sum: 2540,
+    'aggregator_batch_events_bucket{le="50"}': 1,
+    'aggregator_batch_events_bucket{le="2500"}': 2,
+  })
+})
+
+t.test(
+  'the text is Prometheus exposition format, with help, types and process metrics',
+  async (t) => {
+    const { metrics: m } = metrics()
+    t.match(m.contentType, /^text\/plain; version=0\.0\.4/)
+    const text = await m.text()
+    t.match(text, /^# HELP aggregator_events_received_total Events accepted into the pipeline$/m)
+    t.match(text, /^# TYPE aggregator_events_received_total counter$/m)
+    t.match(text, /^# TYPE aggregator_queue_depth_events gauge$/m)
+    t.match(text, /^# TYPE aggregator_batch_events histogram$/m)
+    t.match(text, /^aggregator_process_cpu_seconds_total \d/m)
+    t.match(text, /^aggregator_nodejs_heap_size_used_bytes \d/m)
+  },
+)
+
+t.test('two instances in one process keep separate registries', async (t) => {
+  const a = metrics()
+  const b = metrics()
+  a.metrics.batch(5, 10)
+  t.equal((await samples(a.metrics)).aggregator_batch_events_count, 1)
+  t.equal((await samples(b.metrics)).aggregator_batch_events_count, 0)
+})
