@@ -54,8 +54,14 @@ export async function startPostgres(settings: Record<string, string> = {}): Prom
     onLog: () => {},
     onError: (error: unknown) => process.stderr.write(`embedded postgres: ${String(error)}\n`),
   })
-  await pg.initialise()
-  await pg.start()
+  try {
+    await pg.initialise()
+    await pg.start()
+  } catch (error) {
+    await pg.stop()
+    await fs.rm(dir, { recursive: true, force: true })
+    throw error
+  }
   const tool = onServer(
     `postgres://postgres:postgres@127.0.0.1:${port}/postgres`,
     dataDir,

@@ -35,12 +35,11 @@ async function startKeeper(): Promise<void> {
     once(keeper, 'message').then(() => 'ready' as const),
     once(keeper, 'exit').then(([code]) => `exited (${String(code)})`),
   ])
+  const said = outcome === 'ready' ? '' : await readFile(logFile, 'utf8')
+  await rm(logFile, { force: true })
   if (outcome !== 'ready') {
-    const said = await readFile(logFile, 'utf8')
-    await rm(logFile, { force: true })
     throw new Error(`the test run's PostgreSQL did not start: its keeper ${outcome}\n${said}`)
   }
-  await rm(logFile, { force: true })
   keeper.disconnect()
   keeper.unref()
 }
