@@ -36,11 +36,11 @@ export async function spawnAggregator(
   })
   const logs: Record<string, unknown>[] = []
   let stderr = ''
-  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
   const exited = once(child, 'exit').then(([code]) => code as number | null)
   const port = await new Promise<number>((resolve, reject) => {
     let buffered = ''
-    child.stdout!.on('data', (chunk: Buffer) => {
+    child.stdout.on('data', (chunk: Buffer) => {
       buffered += chunk.toString()
       let newline: number
       while ((newline = buffered.indexOf('\n')) >= 0) {
@@ -99,8 +99,8 @@ export async function runToExit(env: Record<string, string>) {
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   let output = ''
-  child.stdout!.on('data', (c: Buffer) => (output += c.toString()))
-  child.stderr!.on('data', (c: Buffer) => (output += c.toString()))
+  child.stdout.on('data', (c: Buffer) => (output += c.toString()))
+  child.stderr.on('data', (c: Buffer) => (output += c.toString()))
   const [code] = (await once(child, 'exit')) as [number | null]
   return { code, output }
 }
