@@ -91,7 +91,7 @@ t.test(
       )
       t.ok(
         references.every((r) => r?.startsWith('data:')),
-        `only data: references (${references})`,
+        `only data: references (${references.join(', ')})`,
       )
       const csp = res.headers.get('content-security-policy') ?? ''
       t.match(csp, "default-src 'none'")
@@ -161,7 +161,7 @@ t.test(
     t.ok(gaps.length >= 3, `${gaps.length + 1} snapshots in ~4 s`)
     t.ok(
       gaps.every((gap) => gap > 700 && gap < 1500),
-      `about one a second, never more than 1.5 s apart: ${gaps}`,
+      `about one a second, never more than 1.5 s apart: ${gaps.join(', ')}`,
     )
   },
 )
@@ -182,7 +182,7 @@ t.test('two viewers receive the very same snapshots: one query a second for all'
   const gaps = times.slice(1).map((at, i) => at - times[i]!)
   t.ok(
     gaps.every((gap) => gap > 700),
-    `no snapshot taken for one viewer alone: ${gaps}`,
+    `no snapshot taken for one viewer alone: ${gaps.join(', ')}`,
   )
 })
 
