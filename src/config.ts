@@ -5,6 +5,7 @@
 import os from 'node:os'
 import path from 'node:path'
 import * as v from 'valibot'
+import { STORE_NAMES } from './db/store.js'
 import { AggregatorError } from './errors.js'
 
 const int = (min: number, max: number, fallback: number) =>
@@ -36,6 +37,7 @@ export const ConfigSchema = v.object({
     ),
   ),
   DATA_DIR: text('data'),
+  STORE: choice(STORE_NAMES, STORE_NAMES[0]),
   SHARDS: int(1, 64, Math.max(1, Math.min(4, os.availableParallelism()))),
   BATCH_MAX_EVENTS: int(1, 100_000, 5000),
   FLUSH_INTERVAL_MS: int(0, 10_000, 0),

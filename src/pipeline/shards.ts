@@ -2,8 +2,7 @@
  * The pipeline's front door: admits a validated request if the queues have room, splits its
  * events by key into per-shard parts, and hands back a ticket that settles when they are stored.
  */
-import { stagingRow } from '../db/copy-text.js'
-import type { Event } from '../ingest/event.js'
+import type { EventRecord, Store } from '../db/store.js'
 import type { Logger } from '../log.js'
 import type { WorkerConfig } from './protocol.js'
 import { shardOf } from './route.js'
@@ -12,11 +11,13 @@ import { Part, Ticket } from './ticket.js'
 
 export interface ShardsOptions {
   onBatch?: (ms: number, events: number) => void
+  /** Encodes the rows here; each worker resolves it by name. */
+  store: Store
   shards: number
   batchMaxEvents: number
   flushIntervalMs: number
   queueMaxEvents: number
-  worker: Omit<WorkerConfig, 'shard'>
+  worker: Omit<WorkerConfig, 'shard' | 'store'>
   log: Logger
 }
 
@@ -32,7 +33,7 @@ export class Shards {
           ...(options.onBatch ? { onBatch: options.onBatch } : {}),
           batchMaxEvents: options.batchMaxEvents,
           flushIntervalMs: options.flushIntervalMs,
-          worker: { ...options.worker, shard },
+          worker: { ...options.worker, store: options.store.name, shard },
           log: options.log,
         }),
     )
@@ -60,7 +61,7 @@ export class Shards {
   }
 
   /** `null` when the queues cannot take these events now (the caller answers 503). */
-  admit(events: readonly Event[]): Ticket | null {
+  admit(events: readonly EventRecord[]): Ticket | null {
     if (this.queued + events.length > this.options.queueMaxEvents) return null
     const ticket = new Ticket(events.length)
     const n = this.shards.length
@@ -72,7 +73,7 @@ export class Shards {
     for (const event of events) {
       const s = shardOf(event.topic, event.event_id, n)
       if (counts[s] === 0) ids[s] = this.nextPartId++
-      rows[s] += stagingRow(ids[s]!, event)
+      rows[s] += this.options.store.row(ids[s]!, event)
       keys?.[s]!.push([event.topic, event.event_id])
       if (debug)
         this.options.log.debug({ topic: event.topic, event_id: event.event_id }, 'Enqueued event')
