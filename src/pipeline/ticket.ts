@@ -3,14 +3,19 @@
  * large requests) per shard; the ticket settles when every part has, and fails on the first
  * part that fails. States: pending → stored (all parts committed) | failed.
  */
+import { AggregatorError } from '../errors.js'
+
 export interface Stored {
   accepted: number
   unique: number
   duplicates: number
 }
 
-export class BatchFailed extends Error {
-  readonly code = 'BATCH_FAILED'
+/** A batch the store could not take after its retries: every request in it fails. */
+export class BatchFailed extends AggregatorError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('ERR_AGG_BATCH_FAILED', message, options)
+  }
 }
 
 export class Part {
