@@ -12,8 +12,9 @@
 import { fileURLToPath } from 'node:url'
 import { Piscina } from 'piscina'
 import type { Logger } from '../log.js'
+import type { Key, Part } from './part.js'
 import type { FlushResult, FlushTask, WorkerConfig } from './protocol.js'
-import { BatchFailed, type Part } from './ticket.js'
+import { BatchFailed } from './ticket.js'
 
 const WORKER_FILE = fileURLToPath(new URL('../../workers/flush.js', import.meta.url))
 
@@ -223,7 +224,7 @@ function logEach(log: Logger, parts: Part[], msg: string): void {
   }
 }
 
-function logOutcome(log: Logger, parts: Part[], saved: FlushResult['saved']): void {
+function logOutcome(log: Logger, parts: Part[], saved: Key[]): void {
   const stored = new Set(saved.map(([topic, id]) => `${topic}\u0000${id}`))
   for (const part of parts) {
     for (const [topic, event_id] of part.keys ?? []) {

@@ -18,18 +18,6 @@ export class BatchFailed extends AggregatorError {
   }
 }
 
-export class Part {
-  constructor(
-    readonly id: number,
-    readonly ticket: Ticket,
-    /** This part's COPY rows, already UTF-8: encoded once, never copied as a string again. */
-    readonly rows: Buffer,
-    readonly events: number,
-    /** Kept only when per-event debug logs are on. */
-    readonly keys: [topic: string, eventId: string][] | null,
-  ) {}
-}
-
 export class Ticket {
   readonly done: Promise<Stored>
   private parts = 0
