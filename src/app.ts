@@ -60,7 +60,7 @@ export async function start(config: Config, log: Logger): Promise<Running> {
       edge,
     })
     const shards = new Shards({
-      onBatch: (ms, events) => metrics.batch(ms, events),
+      onBatch: (report) => metrics.batch(report),
       store: storeNamed(config.STORE),
       shards: config.SHARDS,
       batchMaxEvents: config.BATCH_MAX_EVENTS,

@@ -7,11 +7,10 @@ import type { Logger } from '../log.js'
 import { PartBuilder } from './part.js'
 import type { WorkerConfig } from './protocol.js'
 import { shardOf } from './route.js'
-import { Shard, type ShardStats } from './shard.js'
+import { Shard, type ShardOptions, type ShardStats } from './shard.js'
 import { Ticket } from './ticket.js'
 
-export interface ShardsOptions {
-  onBatch?: (ms: number, events: number) => void
+export interface ShardsOptions extends Pick<ShardOptions, 'onBatch' | 'workerFile'> {
   /** Encodes the rows here; each worker resolves it by name. */
   store: Store
   shards: number
@@ -31,10 +30,11 @@ export class Shards {
       { length: options.shards },
       (_, shard) =>
         new Shard({
-          ...(options.onBatch ? { onBatch: options.onBatch } : {}),
+          onBatch: options.onBatch,
           batchMaxEvents: options.batchMaxEvents,
           flushIntervalMs: options.flushIntervalMs,
           worker: { ...options.worker, store: options.store.name, shard },
+          workerFile: options.workerFile,
           log: options.log,
         }),
     )
