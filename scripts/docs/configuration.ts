@@ -22,7 +22,10 @@ const code = (text: string) => `\`${text}\``
 function accepted(schema: KeySchema): string {
   const { options, pipe = [] } = schema.wrapped
   if (options) return options.map(code).join(', ')
-  const bound = (type: string) => pipe.find((action) => action.type === type)?.requirement
+  const bound = (type: string) => {
+    const requirement = pipe.find((action) => action.type === type)?.requirement
+    return typeof requirement === 'number' ? requirement : undefined
+  }
   const [min, max] = [bound('min_value'), bound('max_value')]
   if (min !== undefined && max !== undefined) return `${min}–${max}`
   const [shortest, longest] = [bound('min_length'), bound('max_length')]
@@ -41,7 +44,7 @@ export const section: GeneratedSection = {
       return [
         code(key),
         doc.unit,
-        accepted(schema as unknown as KeySchema),
+        accepted(schema),
         doc.default ?? (fallback === undefined ? 'unset' : code(String(fallback))),
         doc.meaning,
       ]
