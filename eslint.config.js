@@ -1,4 +1,5 @@
 import js from '@eslint/js'
+import globals from 'globals'
 import tseslint from 'typescript-eslint'
 
 /**
@@ -66,5 +67,8 @@ export default tseslint.config(
       ],
     },
   })),
+  // the dashboard's script runs in a browser, everything else in Node
+  { files: ['src/dashboard/page/**'], languageOptions: { globals: globals.browser } },
+  { ignores: ['src/dashboard/page/**'], languageOptions: { globals: globals.node } },
   { files: ['**/*.js', '**/*.mjs'], ...tseslint.configs.disableTypeChecked },
 )

@@ -355,7 +355,7 @@ t.test(
   },
 )
 
-t.test("the README's demo: after a restart, the same --seed sends only duplicates", async (t) => {
+t.test('the compose demo: after a restart, the same --seed sends only duplicates', async (t) => {
   const before = await storedEvents(db.sql)
   const command = ['--seed', '7', '--events', '2000']
   const first = await startContainer(t)
