@@ -142,6 +142,11 @@ export const CONFIG_DOCS: { readonly [K in keyof typeof ConfigSchema.entries]: C
     unit: 'ms',
     meaning: 'Longest graceful shutdown before the process exits 1 anyway.',
   },
+  STORE: {
+    unit: '—',
+    meaning:
+      'Which store implementation the workers write through (`src/db/store.ts`). `postgres`: COPY into a staging table, then one merge statement.',
+  },
   INSTANCE_ID: {
     unit: 'text',
     default: '`<hostname>:<PORT>`',
