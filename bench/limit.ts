@@ -1,14 +1,13 @@
 /**
- * The database's own ceiling for our events: the same rows loaded straight into PostgreSQL with
- * the aggregator's COPY + merge (src/db/merge.ts), over the same number of connections, with no
- * HTTP, no JSON and no validation. Rows are encoded before the clock starts.
+ * The database's own ceiling for our events: the same rows written straight through the store
+ * the aggregator uses (src/db/store.ts: for PostgreSQL, COPY + merge), over the same number of
+ * connections, with no HTTP, no JSON, no validation and no worker threads. Rows are encoded
+ * before the clock starts.
  */
-import { stagingRow } from '../src/db/copy-text.js'
 import { connect } from '../src/db/connect.js'
-import { createStaging, mergeBatch } from '../src/db/merge.js'
 import { migrate } from '../src/db/migrate.js'
+import { storeNamed, type EventRecord } from '../src/db/store.js'
 import { urlTarget } from '../src/db/target.js'
-import type { Event } from '../src/ingest/event.js'
 import { Workload } from './workload.js'
 
 export interface LimitOptions {
@@ -31,6 +30,7 @@ export async function measureLimit(o: LimitOptions): Promise<LimitResult> {
   const target = urlTarget(o.url)
   const admin = connect(target, { max: 1, onnotice: () => {} })
   await migrate(admin)
+  const store = storeNamed('postgres')
   const workload = new Workload({
     eventsPerRequest: 1,
     duplicates: o.duplicates,
@@ -40,26 +40,26 @@ export async function measureLimit(o: LimitOptions): Promise<LimitResult> {
   const batches: Buffer[] = []
   for (let done = 0; done < o.events; done += o.batchEvents) {
     const n = Math.min(o.batchEvents, o.events - done)
-    const rows = workload.nextEvents(n).map((e) => stagingRow(1, e as unknown as Event))
+    const rows = workload.nextEvents(n).map((e) => store.row(1, e as unknown as EventRecord))
     batches.push(Buffer.from(rows.join('')))
   }
-  const conns = Array.from({ length: o.connections }, () =>
-    connect(target, { max: 1, onnotice: () => {} }),
+  const conns = Array.from({ length: o.connections }, (_, shard) =>
+    store.connect({ target, writer: { instance: 'limit', shard }, connectTimeoutMs: 10_000 }),
   )
-  await Promise.all(conns.map((sql) => createStaging(sql)))
+  await Promise.all(conns.map((conn) => conn.setup()))
   let next = 0
   let unique = 0
   const started = performance.now()
   await Promise.all(
-    conns.map(async (sql, shard) => {
+    conns.map(async (conn) => {
       while (next < batches.length) {
-        const rows = batches[next++]!
-        const outcome = await mergeBatch(sql, rows, { instance: 'limit', shard }, false)
-        for (const o of outcome) unique += o.stored
+        const { inserted } = await conn.write(batches[next++]!, false)
+        // flat pairs: part id, how many of its events were new
+        for (let i = 1; i < inserted.length; i += 2) unique += inserted[i]!
       }
     }),
   )
   const seconds = (performance.now() - started) / 1000
-  await Promise.all([...conns, admin].map((sql) => sql.end({ timeout: 5 })))
+  await Promise.all([...conns.map((conn) => conn.close()), admin.end({ timeout: 5 })])
   return { events: o.events, unique, seconds, eventsPerSecond: Math.round(o.events / seconds) }
 }

@@ -1,8 +1,10 @@
 /**
  * `npm run bench`: every scenario against a fresh aggregator and database, then the two
  * references (the database's own limit, the naive design), on 127.0.0.1. Writes
- * `bench/results/<timestamp>.json` and prints a markdown table. `--quick` runs a tiny load
- * (what `npm test` does, so this code cannot rot); `--profile` adds a CPU profile of scenario 1.
+ * `bench/results/<timestamp>.json` and prints the run as Markdown (bench/report.ts). `--quick`
+ * runs a tiny load (what `npm test` does, so this code cannot rot); `--profile` adds a CPU
+ * profile of scenario 1; `--write-doc` keeps the run as docs/performance.json and renders
+ * docs/performance.md from it.
  */
 import { once } from 'node:events'
 import { mkdir, writeFile } from 'node:fs/promises'
@@ -23,6 +25,8 @@ import { summariseProfiles, type ProfileLine } from './profile.js'
 import { startPostgres, tempDir, type ToolPostgres } from '../test/support/postgres.js'
 import { DUPLICATES, naiveLoads, scenarios, type Scenario } from './scenarios.js'
 import { Workload, type WorkloadOptions } from './workload.js'
+import { renderReport } from './report.js'
+import { record } from '../scripts/docs/performance.js'
 
 const NAIVE = fileURLToPath(new URL('./baselines/naive.js', import.meta.url))
 const RESULTS = fileURLToPath(new URL('../../bench/results/', import.meta.url))
@@ -61,6 +65,7 @@ export interface BenchOptions {
 
 export async function bench(options: BenchOptions): Promise<BenchReport> {
   const say = options.log ?? ((line: string) => process.stderr.write(line + '\n'))
+  const startedAt = new Date().toISOString()
   const pg = await startPostgres()
   const shards = Math.max(1, Math.min(4, os.availableParallelism()))
   const results: ScenarioResult[] = []
@@ -120,7 +125,7 @@ export async function bench(options: BenchOptions): Promise<BenchReport> {
       node: process.version,
       platform: `${os.platform()} ${os.release()}`,
     },
-    startedAt: new Date().toISOString(),
+    startedAt,
     quick: options.quick,
     shards,
     scenarios: results,
@@ -285,58 +290,30 @@ async function drained(url: string): Promise<Stats> {
   }
 }
 
-export function table(report: BenchReport): string {
-  const naiveFor = (s: ScenarioResult) =>
-    report.naive.find(
-      (n) =>
-        n.id === (s.id.startsWith('1') || s.id === '4' || s.id === '5' ? 'naive-100' : 'naive-1'),
-    )
-  const rows = report.scenarios.map((s) => {
-    const n = naiveFor(s)
-    return `| ${s.id} | ${s.title} | ${s.eventsPerSecond.toLocaleString('en')} | ${s.requestsPerSecond.toLocaleString('en')} | ${s.latencyMs.p50} / ${s.latencyMs.p99} / ${s.latencyMs.max} | ${s.peakRssMb} | ${pct(s.eventsPerSecond / report.limit.eventsPerSecond)} | ${n ? `${(s.eventsPerSecond / n.eventsPerSecond).toFixed(1)}×` : '–'} | ${s.exact ? 'yes' : `NO: ${s.problems.join('; ')}`} |`
-  })
-  const refs = [
-    `| limit | COPY + merge straight into PostgreSQL, ${report.shards} connections | ${report.limit.eventsPerSecond.toLocaleString('en')} | – | – | – | 100% | – | – |`,
-    ...report.naive.map(
-      (n) =>
-        `| ${n.id} | ${n.title} | ${n.eventsPerSecond.toLocaleString('en')} | ${n.requestsPerSecond.toLocaleString('en')} | ${n.latencyMs.p50} / ${n.latencyMs.p99} / ${n.latencyMs.max} | ${n.peakRssMb} | ${pct(n.eventsPerSecond / report.limit.eventsPerSecond)} | 1.0× | ${n.exact ? 'yes' : 'NO'} |`,
-    ),
-  ]
-  const m = report.machine
-  return [
-    `Machine: ${m.cpus} cores (${m.model}), ${m.memoryGb} GiB, Node ${m.node}, ${m.platform}; ${report.shards} shards; ${report.startedAt}${report.quick ? ' (QUICK: tiny load, figures meaningless)' : ''}`,
-    '',
-    '| # | scenario | events/s | HTTP req/s | latency ms p50 / p99 / max | peak RSS MB | of limit | vs naive | exact |',
-    '|---|---|---:|---:|---|---:|---:|---:|---|',
-    ...rows,
-    ...refs,
-  ].join('\n')
-}
-
-const pct = (x: number) => `${Math.round(x * 100)}%`
-
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
       quick: { type: 'boolean', default: false },
       profile: { type: 'boolean', default: false },
       only: { type: 'string', default: '' },
+      'write-doc': { type: 'boolean', default: false },
     },
   })
+  if (values['write-doc'] && values.quick) {
+    process.stderr.write('bench: --write-doc records real measurements; --quick has none\n')
+    process.exit(2)
+  }
   const only = values.only.split(',').filter(Boolean)
   const report = await bench({ quick: values.quick, profile: values.profile, only })
   await mkdir(RESULTS, { recursive: true })
   const file = path.join(RESULTS, `${report.startedAt.replace(/[:.]/g, '-')}.json`)
   await writeFile(file, JSON.stringify(report, null, 2))
-  process.stdout.write(table(report) + '\n')
-  if (report.profile) {
-    process.stdout.write(
-      '\nCPU profile of the aggregator under scenario 1 (self time, all threads):\n',
-    )
-    for (const p of report.profile)
-      process.stdout.write(`  ${p.share.toFixed(1).padStart(5)}%  ${p.thread.padEnd(6)} ${p.fn}\n`)
-  }
+  process.stdout.write(renderReport(report))
   process.stdout.write(`\nresults: ${path.relative(process.cwd(), file)}\n`)
+  if (values['write-doc']) {
+    await record(report)
+    process.stdout.write('docs/performance.md and docs/performance.json rewritten\n')
+  }
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) await main()

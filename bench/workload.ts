@@ -51,7 +51,7 @@ export class Workload {
 
   private generate(): string {
     const { eventsPerRequest } = this.options
-    const parts: string[] = new Array(eventsPerRequest)
+    const parts = new Array<string>(eventsPerRequest)
     for (let i = 0; i < eventsPerRequest; i++) parts[i] = this.nextEvent()
     return eventsPerRequest === 1 ? parts[0]! : `[${parts.join(',')}]`
   }

@@ -16,6 +16,7 @@ import { connect, type Sql } from './db/connect.js'
 import { startEmbedded, type Embedded } from './db/embedded.js'
 import { migrate } from './db/migrate.js'
 import { ping, readCounters, readEvents } from './db/read.js'
+import { storeNamed } from './db/store.js'
 import { describeTarget, urlTarget, type DbTarget } from './db/target.js'
 import { Tokens } from './http/auth.js'
 import { HttpServer } from './http/server.js'
@@ -59,7 +60,8 @@ export async function start(config: Config, log: Logger): Promise<Running> {
       edge,
     })
     const shards = new Shards({
-      onBatch: (ms, events) => metrics.batch(ms, events),
+      onBatch: (report) => metrics.batch(report),
+      store: storeNamed(config.STORE),
       shards: config.SHARDS,
       batchMaxEvents: config.BATCH_MAX_EVENTS,
       flushIntervalMs: config.FLUSH_INTERVAL_MS,

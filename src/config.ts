@@ -5,6 +5,7 @@
 import os from 'node:os'
 import path from 'node:path'
 import * as v from 'valibot'
+import { STORE_NAMES } from './db/store.js'
 import { AggregatorError } from './errors.js'
 
 const int = (min: number, max: number, fallback: number) =>
@@ -36,6 +37,7 @@ export const ConfigSchema = v.object({
     ),
   ),
   DATA_DIR: text('data'),
+  STORE: choice(STORE_NAMES, STORE_NAMES[0]),
   SHARDS: int(1, 64, Math.max(1, Math.min(4, os.availableParallelism()))),
   BATCH_MAX_EVENTS: int(1, 100_000, 5000),
   FLUSH_INTERVAL_MS: int(0, 10_000, 0),
@@ -67,6 +69,106 @@ export const ConfigSchema = v.object({
     'false',
   ),
 })
+
+/** One key's documentation; docs/configuration.md is generated from these and the schema. */
+export interface ConfigKeyDoc {
+  /** What the number counts (`ms`, `bytes`, `events`…), or the kind of text. */
+  unit: string
+  /** What the key does, and what raising or lowering it costs. */
+  meaning: string
+  /** The default as documented, where the schema's depends on the machine or another key. */
+  default?: string
+}
+
+/** Every key of the schema, documented once: a key added without its line does not compile. */
+export const CONFIG_DOCS: { readonly [K in keyof typeof ConfigSchema.entries]: ConfigKeyDoc } = {
+  PORT: { unit: 'port', meaning: 'HTTP port; `0` picks a free one (logged at start-up).' },
+  HOST: { unit: 'address', meaning: 'Interface to listen on; `127.0.0.1` keeps it local.' },
+  DATABASE_URL: {
+    unit: 'URL',
+    meaning:
+      '`postgres://user:pass@host:port/db` (TCP, with `TCP_NODELAY`), or `postgres://user:pass@localhost/db?host=/socket/folder` for a unix socket. Unset: the embedded server under `DATA_DIR`.',
+  },
+  DATA_DIR: {
+    unit: 'path',
+    meaning: 'Embedded database folder (`<DATA_DIR>/db`). Unused with `DATABASE_URL`.',
+  },
+  SHARDS: {
+    unit: 'threads',
+    default: 'min(4, cores)',
+    meaning:
+      "Worker threads, each with one database connection. More shards = more parallel commits, until PostgreSQL's CPU is the limit.",
+  },
+  BATCH_MAX_EVENTS: {
+    unit: 'events',
+    meaning:
+      'Most events in one COPY + merge. Larger batches amortise the ~6–8 ms per commit; smaller ones bound the latency of one commit.',
+  },
+  FLUSH_INTERVAL_MS: {
+    unit: 'ms',
+    meaning:
+      "Linger before flushing an idle shard. `0` flushes as soon as the shard's connection is free (batches grow by themselves under load); a linger only adds latency.",
+  },
+  QUEUE_MAX_EVENTS: {
+    unit: 'events',
+    meaning:
+      'Events waiting across all shards before new requests get `503` + `Retry-After`. Bounds memory; larger absorbs longer bursts.',
+  },
+  BODY_LIMIT_BYTES: {
+    unit: 'bytes',
+    meaning:
+      'Largest request body, compressed as sent and inflated; bigger ones get `413` without being read whole.',
+  },
+  MAX_EVENTS_PER_REQUEST: { unit: 'events', meaning: 'Most events in one request (`413` above).' },
+  ACK_MODE: {
+    unit: '—',
+    meaning:
+      '`durable`: answer `200` after commit. `async`: answer `202` once queued — faster, but events still queued when the process dies are lost. `?ack=` overrides it per request.',
+  },
+  LOG_LEVEL: {
+    unit: '—',
+    meaning: '`info` logs each batch; `debug` logs each event; `silent` nothing.',
+  },
+  DB_TIMEOUT_MS: {
+    unit: 'ms',
+    meaning: 'Bound on one flush attempt (COPY + merge + commit) and on connecting.',
+  },
+  DB_RETRY_MS: {
+    unit: 'ms',
+    meaning:
+      'How long a batch retries transient failures (lost connection, deadlock, serialization, server restarting) with backoff before its requests get `503`.',
+  },
+  SHUTDOWN_TIMEOUT_MS: {
+    unit: 'ms',
+    meaning: 'Longest graceful shutdown before the process exits 1 anyway.',
+  },
+  STORE: {
+    unit: '—',
+    meaning:
+      'Which store implementation the workers write through (`src/db/store.ts`). `postgres`: COPY into a staging table, then one merge statement.',
+  },
+  INSTANCE_ID: {
+    unit: 'text',
+    default: '`<hostname>:<PORT>`',
+    meaning:
+      "Names this replica's counter rows. Give each replica its own (stable across restarts) for the least contention.",
+  },
+  BODY_TIMEOUT_MS: {
+    unit: 'ms',
+    meaning:
+      'A request body must arrive within this time, or `408` and the connection is closed (a client trickling bytes cannot hold a request open).',
+  },
+  AUTH_TOKENS: {
+    unit: 'tokens',
+    meaning:
+      'Comma-separated bearer tokens (≥ 16 printable characters each, no spaces). Set: `POST /publish` needs one. Never echoed in logs or errors.',
+  },
+  AUTH_READ: {
+    unit: 'boolean',
+    meaning:
+      'With `AUTH_TOKENS`, also require a token on `/events`, `/stats`, `/metrics` and `/live`. Health checks, `/docs`, `/openapi.json` and the dashboard page stay open.',
+  },
+}
 
 type Env = v.InferOutput<typeof ConfigSchema>
 export type AckMode = Env['ACK_MODE']

@@ -6,6 +6,7 @@ t.test('defaults apply when the environment is empty', async (t) => {
   const config = loadConfig({})
   t.equal(config.PORT, 8080)
   t.equal(config.ACK_MODE, 'durable')
+  t.equal(config.STORE, 'postgres')
   t.equal(config.FLUSH_INTERVAL_MS, 0)
   t.equal(config.DATABASE_URL, undefined)
   t.ok(config.dataDir.endsWith('data'))
@@ -14,12 +15,19 @@ t.test('defaults apply when the environment is empty', async (t) => {
 
 t.test('every bad key is reported at once', async (t) => {
   try {
-    loadConfig({ PORT: '99999', SHARDS: 'two', ACK_MODE: 'sometimes', DATABASE_URL: 'mysql://x' })
+    loadConfig({
+      PORT: '99999',
+      SHARDS: 'two',
+      ACK_MODE: 'sometimes',
+      DATABASE_URL: 'mysql://x',
+      STORE: 'mysql',
+    })
     t.fail('expected a ConfigError')
   } catch (error) {
     t.ok(error instanceof ConfigError)
     const message = (error as Error).message
-    for (const key of ['PORT', 'SHARDS', 'ACK_MODE', 'DATABASE_URL']) t.match(message, key)
+    for (const key of ['PORT', 'SHARDS', 'ACK_MODE', 'DATABASE_URL', 'STORE']) t.match(message, key)
+    t.match(message, 'STORE="mysql": must be one of postgres')
   }
 })
 

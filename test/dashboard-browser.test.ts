@@ -183,7 +183,7 @@ t.test(
     t.same(elsewhere, [], 'the page asked for nothing outside 127.0.0.1')
     t.ok(
       sockets.length > 0 && sockets.every((s) => s.startsWith('ws://127.0.0.1:')),
-      `WebSocket to the server only: ${sockets}`,
+      `WebSocket to the server only: ${sockets.join(', ')}`,
     )
     t.same(problems, [], 'no script error and no CSP violation')
   },

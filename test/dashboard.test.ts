@@ -98,7 +98,7 @@ t.test(
       )
       t.ok(
         references.every((r) => r?.startsWith('data:')),
-        `only data: references (${references})`,
+        `only data: references (${references.join(', ')})`,
       )
       const csp = res.headers.get('content-security-policy') ?? ''
       t.match(csp, "default-src 'none'")

@@ -8,15 +8,8 @@ import { once } from 'node:events'
 import { access, readFile } from 'node:fs/promises'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { DCLinter } from 'dclint'
-import {
-  DockerfileParser,
-  type Copy,
-  type Env,
-  type From,
-  type Healthcheck,
-  type ImageTemplate,
-} from 'dockerfile-ast'
+import * as dclint from 'dclint'
+import { DockerfileParser, type From, type ImageTemplate } from 'dockerfile-ast'
 import t, { type Test } from 'tap'
 import { parse } from 'yaml'
 import { ConfigSchema, loadConfig } from '../src/config.js'
@@ -45,16 +38,16 @@ function execForm(text: string): string[] {
   const argv = JSON.parse(text) as unknown
   if (!Array.isArray(argv) || argv.length === 0 || !argv.every((a) => typeof a === 'string'))
     throw new Error(`not an exec-form command: ${text}`)
-  return argv as string[]
+  return argv
 }
 
 const imageEnv = Object.fromEntries(
-  (runtime.getENVs() as Env[]).flatMap((env) =>
-    env.getProperties().map((p) => [p.getName(), p.getValue() ?? '']),
-  ),
+  runtime
+    .getENVs()
+    .flatMap((env) => env.getProperties().map((p) => [p.getName(), p.getValue() ?? ''])),
 ) as Record<string, string>
 const imageCmd = execForm(argsOf(runtime, 'CMD').at(-1) ?? '')
-const healthcheck = runtime.getHEALTHCHECKs().at(-1) as Healthcheck | undefined
+const healthcheck = runtime.getHEALTHCHECKs().at(-1)
 const healthcheckCmd = execForm(
   /^CMD\s+(\[.*\])\s*$/s.exec(healthcheck?.getArgumentsContent() ?? '')?.[1] ?? '',
 )
@@ -121,7 +114,7 @@ t.test('the runtime stage has production dependencies and the compiled app only'
   const install = argsOf(runtime, 'RUN').find((run) => /npm ci\b/.test(run)) ?? ''
   t.match(install, /--omit=dev/, 'no dev dependencies (typescript, tap, ...)')
   t.match(install, /--ignore-scripts/, 'no install scripts: prepare would need tsc')
-  const copied = (runtime.getCOPYs() as Copy[]).map((copy) => ({
+  const copied = runtime.getCOPYs().map((copy) => ({
     from: copy.getFromFlag()?.getValue() ?? null,
     args: copy.getArguments().map((a) => a.getValue()),
   }))
@@ -177,7 +170,8 @@ interface ComposeLinter {
 
 t.test('dclint, every rule on, finds no error and no warning in docker-compose.yml', async (t) => {
   // no level given for a rule = on, at its own level; the compose schema is always checked
-  const linter: ComposeLinter = new DCLinter({ rules: {}, quiet: true, debug: false, exclude: [] })
+  const Linter = dclint.DCLinter as unknown as new (options: object) => ComposeLinter
+  const linter = new Linter({ rules: {}, quiet: true, debug: false, exclude: [] })
   const results = linter.lintFiles([COMPOSE_FILE], false)
   t.equal(results.length, 1, 'the file was linted')
   const report = await linter.formatResults(results, 'compact')
@@ -355,7 +349,7 @@ t.test(
   },
 )
 
-t.test("the README's demo: after a restart, the same --seed sends only duplicates", async (t) => {
+t.test('the compose demo: after a restart, the same --seed sends only duplicates', async (t) => {
   const before = await storedEvents(db.sql)
   const command = ['--seed', '7', '--events', '2000']
   const first = await startContainer(t)

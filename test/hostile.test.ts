@@ -147,7 +147,7 @@ t.test('a chunked body without Content-Length is read normally', async (t) => {
     headers: { 'content-type': 'application/json' },
     body: stream,
     duplex: 'half',
-  } as RequestInit)
+  })
   t.equal(res.status, 200)
   t.match(await res.json(), { unique: 1 })
 })

@@ -48,7 +48,9 @@ const server = http.createServer((req, res) => {
     res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body))
   }
   if (req.method === 'GET' && req.url === '/stats') {
-    sql`SELECT coalesce(sum(unique_processed), 0)::int AS u, coalesce(sum(duplicate_dropped), 0)::int AS d FROM counters`.then(
+    sql<
+      { u: number; d: number }[]
+    >`SELECT coalesce(sum(unique_processed), 0)::int AS u, coalesce(sum(duplicate_dropped), 0)::int AS d FROM counters`.then(
       ([row]) =>
         reply(200, {
           received,
@@ -61,7 +63,7 @@ const server = http.createServer((req, res) => {
     return
   }
   let body = ''
-  req.on('data', (chunk: Buffer) => (body += chunk))
+  req.on('data', (chunk: Buffer) => (body += chunk.toString()))
   req.on('end', () => {
     let parsed: unknown
     try {

@@ -3,7 +3,7 @@
  * Only four characters need escaping (NUL never reaches here: the edge rejects it), so every
  * value round-trips byte for byte and the literal text `\N` stays text, not NULL.
  */
-import type { Event } from '../ingest/event.js'
+import type { EventRecord } from './store.js'
 
 const SPECIAL = /[\\\t\n\r]/
 const SPECIAL_ALL = /[\\\t\n\r]/g
@@ -14,7 +14,7 @@ export function copyEscape(value: string): string {
 }
 
 /** One staging row: the part (request share) it belongs to, then the event's columns. */
-export function stagingRow(part: number, event: Event): string {
+export function stagingRow(part: number, event: EventRecord): string {
   return (
     `${part}\t${copyEscape(event.topic)}\t${copyEscape(event.event_id)}\t` +
     `${copyEscape(event.timestamp)}\t${copyEscape(event.source)}\t` +

@@ -61,8 +61,8 @@ export async function createStaging(sql: Sql): Promise<void> {
 
 /** Whether an error means the connection's staging table is gone (the session was replaced). */
 export function lostStaging(error: unknown): boolean {
-  const e = error as { code?: unknown; message?: unknown }
-  return e.code === '42P01' && /"staging"/.test(String(e.message))
+  const e = error as { code?: unknown; message?: unknown } | null | undefined
+  return e?.code === '42P01' && /"staging"/.test(String(e.message))
 }
 
 export async function mergeBatch(

@@ -109,15 +109,15 @@ function malformed(reason: string): Rejection {
 }
 
 function unwrap(document: unknown): unknown[] | null {
-  if (Array.isArray(document)) return document
+  if (Array.isArray(document)) return document as unknown[]
   if (typeof document !== 'object' || document === null) return null
   const events = (document as { events?: unknown }).events
   if (events === undefined) return [document]
-  return Array.isArray(events) ? events : null
+  return Array.isArray(events) ? (events as unknown[]) : null
 }
 
 function validate(items: unknown[], lines: number[] | null): Parsed {
-  const events: Event[] = new Array(items.length)
+  const events = new Array<Event>(items.length)
   const issues: Issue[] = []
   let rejected = 0
   for (let index = 0; index < items.length; index++) {

@@ -1,7 +1,10 @@
 /** What crosses the thread boundary between a shard and its worker: plain strings and numbers. */
+import type { WriteOutcome } from '../db/store.js'
 import type { DbTarget } from '../db/target.js'
 
 export interface WorkerConfig {
+  /** The store's name: the worker resolves it from the registry (src/db/store.ts). */
+  store: string
   target: DbTarget
   instanceId: string
   shard: number
@@ -13,19 +16,16 @@ export interface WorkerConfig {
 
 export interface FlushTask {
   /**
-   * COPY text rows, UTF-8, each starting with the id of the part (request share) it belongs to.
-   * Its memory is transferred, not copied, to the worker.
+   * The batch's rows in the store's encoding, UTF-8, each tagged with the id of the part (request
+   * share) it belongs to. Its memory is transferred, not copied, to the worker.
    */
   rows: Uint8Array
-  /** Ask the merge to name the stored keys (only for `debug` logs). */
+  /** Ask the store to name the stored keys (only for `debug` logs). */
   listSaved: boolean
 }
 
-export interface FlushResult {
-  /** Flat pairs: part id, how many of its events were stored (the rest were duplicates). */
-  inserted: number[]
-  /** The key of every stored event, when `listSaved` was set. */
-  saved: [topic: string, eventId: string][]
+export interface FlushResult extends WriteOutcome {
   attempts: number
+  /** From the task's arrival at the worker to its commit, retries included. */
   ms: number
 }

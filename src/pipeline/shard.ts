@@ -1,28 +1,61 @@
 /**
  * One shard: a queue of parts in the main thread and a single worker thread that stores them.
  *
- * States: idle (nothing queued) → scheduled (a flush is due, after `FLUSH_INTERVAL_MS` linger)
- * → flushing (one batch at the worker). When a batch settles the shard flushes again at once if
- * parts are waiting, so under load each batch carries whatever queued while the previous one
- * committed: group commit without a timer.
+ * States (`state`), changed only through `move()`, which asserts where it comes from:
+ *
+ *   idle ──part queued──▶ scheduled ──linger over──▶ flushing ──batch settled──▶ idle
+ *                             ▲                          │
+ *                             └──── parts are waiting ───┘
+ *
+ *   idle       nothing queued, no batch at the worker
+ *   scheduled  parts queued; the flush runs after `flushIntervalMs` (at 0, on the next turn)
+ *   flushing   one batch at the worker; parts arriving now wait for it to settle
+ *
+ * When a batch settles the shard flushes again at once if parts are waiting, so under load each
+ * batch carries whatever queued while the previous one committed: group commit without a timer.
+ * Every batch, committed or failed, ends in one `BatchReport`: it feeds the shard's totals, its
+ * log line and the listener (the metrics).
  *
  * Piscina balances tasks by load, not by key, so each shard has its own one-thread pool; atomics
  * are off so the worker's socket and timers keep running between tasks.
  */
+import assert from 'node:assert/strict'
 import { fileURLToPath } from 'node:url'
 import { Piscina } from 'piscina'
 import type { Logger } from '../log.js'
+import type { Key, Part } from './part.js'
 import type { FlushResult, FlushTask, WorkerConfig } from './protocol.js'
-import { BatchFailed, type Part } from './ticket.js'
+import { BatchFailed } from './ticket.js'
 
-const WORKER_FILE = fileURLToPath(new URL('../../workers/flush.js', import.meta.url))
+const FLUSH_WORKER = fileURLToPath(new URL('../../workers/flush.js', import.meta.url))
+
+export type ShardState = 'idle' | 'scheduled' | 'flushing'
+
+/** What one batch came to: a new figure is a field here, filled in `flush()`, read by a listener. */
+export interface BatchReport {
+  shard: number
+  /** Requests (parts) in the batch. */
+  parts: number
+  events: number
+  /** Of `events`, how many were new (stored) and how many duplicates; both 0 when failed. */
+  unique: number
+  duplicates: number
+  /** Time to commit (measured by the worker) or to fail, retries included. */
+  ms: number
+  /** Attempts it took to commit; 0 when failed: the count stays in the worker with the error. */
+  attempts: number
+  /** Set when the batch failed after its retries: every request in it fails with this. */
+  failed?: BatchFailed
+}
 
 export interface ShardOptions {
-  /** Told of every committed batch: its duration and size (for latency histograms). */
-  onBatch?: (ms: number, events: number) => void
+  /** Told of every batch, committed or failed. */
+  onBatch?: (report: BatchReport) => void
   batchMaxEvents: number
   flushIntervalMs: number
   worker: WorkerConfig
+  /** The worker thread's module: workers/flush.js unless a test plays the store. */
+  workerFile?: string
   log: Logger
 }
 
@@ -51,9 +84,8 @@ export class Shard {
   get inFlight(): number {
     return this.queued + this.batching
   }
+  private current: ShardState = 'idle'
   private queue: Part[] = []
-  private timer: NodeJS.Timeout | NodeJS.Immediate | null = null
-  private busy = false
   private idleWaiters: (() => void)[] = []
   private batches = 0
   private events = 0
@@ -68,7 +100,7 @@ export class Shard {
     this.index = options.worker.shard
     this.log = options.log.child({ shard: this.index })
     this.pool = new Piscina({
-      filename: WORKER_FILE,
+      filename: options.workerFile ?? FLUSH_WORKER,
       name: 'default',
       minThreads: 1,
       maxThreads: 1,
@@ -85,15 +117,19 @@ export class Shard {
     })
   }
 
+  get state(): ShardState {
+    return this.current
+  }
+
   enqueue(part: Part): void {
     this.queue.push(part)
     this.queued += part.events
-    this.schedule()
+    if (this.current === 'idle') this.schedule()
   }
 
   /** Resolves once nothing is queued or being stored. */
   idle(): Promise<void> {
-    if (!this.busy && this.queue.length === 0) return Promise.resolve()
+    if (this.current === 'idle') return Promise.resolve()
     return new Promise((resolve) => this.idleWaiters.push(resolve))
   }
 
@@ -122,16 +158,17 @@ export class Shard {
     return this.pool.threads.length > 0
   }
 
+  private move(from: ShardState, to: ShardState): void {
+    assert.equal(this.current, from, `shard ${this.index}: ${from} → ${to} while ${this.current}`)
+    this.current = to
+  }
+
   private schedule(): void {
-    if (this.busy || this.timer !== null || this.queue.length === 0) return
-    const run = () => {
-      this.timer = null
-      void this.flush()
-    }
-    this.timer =
-      this.options.flushIntervalMs > 0
-        ? setTimeout(run, this.options.flushIntervalMs)
-        : setImmediate(run)
+    assert.ok(this.queue.length > 0, `shard ${this.index}: scheduled with nothing queued`)
+    this.move('idle', 'scheduled')
+    const run = () => void this.flush()
+    if (this.options.flushIntervalMs > 0) setTimeout(run, this.options.flushIntervalMs)
+    else setImmediate(run)
   }
 
   /** The next batch: whole parts, at least one, up to `batchMaxEvents` events. */
@@ -146,49 +183,35 @@ export class Shard {
   }
 
   private async flush(): Promise<void> {
-    this.busy = true
+    this.move('scheduled', 'flushing')
     const { parts, events } = this.take()
     this.queued -= events
     this.batching = events
     const listSaved = this.log.isLevelEnabled('debug')
     if (listSaved) logEach(this.log, parts, 'Processing event')
+    const batch = { shard: this.index, parts: parts.length, events }
+    const started = performance.now()
+    let report: BatchReport
     try {
       const rows = concat(parts)
       const result = await this.pool.run({ rows, listSaved }, { transferList: [rows.buffer] })
       const unique = this.settle(parts, result)
-      this.batches++
-      this.events += events
-      this.lastBatchMs = Math.round(result.ms * 10) / 10
-      this.stored += unique
-      this.options.onBatch?.(result.ms, events)
-      this.log.info(
-        {
-          events,
-          unique,
-          duplicates: events - unique,
-          ms: this.lastBatchMs,
-          attempts: result.attempts,
-        },
-        'batch committed',
-      )
+      const { ms, attempts } = result
+      report = { ...batch, unique, duplicates: events - unique, ms, attempts }
       if (listSaved) logOutcome(this.log, parts, result.saved)
     } catch (cause) {
-      this.failedBatches++
-      this.failedEvents += events
-      const error = new BatchFailed(`storing a batch failed: ${(cause as Error).message}`, {
+      const failed = new BatchFailed(`storing a batch failed: ${(cause as Error).message}`, {
         cause,
       })
-      this.log.error(
-        { err: cause, events, parts: parts.length },
-        'batch failed; its requests get 503',
-      )
-      for (const part of parts) part.ticket.partFailed(error)
-    } finally {
-      this.batching = 0
-      this.busy = false
-      if (this.queue.length > 0) this.schedule()
-      else for (const wake of this.idleWaiters.splice(0)) wake()
+      for (const part of parts) part.ticket.partFailed(failed)
+      const ms = performance.now() - started
+      report = { ...batch, unique: 0, duplicates: 0, ms, attempts: 0, failed }
     }
+    this.batching = 0
+    this.record(report)
+    this.move('flushing', 'idle')
+    if (this.queue.length > 0) this.schedule()
+    else for (const wake of this.idleWaiters.splice(0)) wake()
   }
 
   /** Tells each part's ticket how many of its events were new; returns the batch's total. */
@@ -201,6 +224,27 @@ export class Shard {
     }
     for (const part of parts) part.ticket.partStored(stored.get(part.id) ?? 0)
     return total
+  }
+
+  /** The one place a batch's outcome is counted, logged and told to the listener. */
+  private record(report: BatchReport): void {
+    const { events, unique, duplicates, attempts, failed } = report
+    const ms = Math.round(report.ms * 10) / 10
+    if (failed === undefined) {
+      this.batches++
+      this.events += events
+      this.stored += unique
+      this.lastBatchMs = ms
+      this.log.info({ events, unique, duplicates, ms, attempts }, 'batch committed')
+    } else {
+      this.failedBatches++
+      this.failedEvents += events
+      this.log.error(
+        { err: failed.cause, events, parts: report.parts },
+        'batch failed; its requests get 503',
+      )
+    }
+    this.options.onBatch?.(report)
   }
 }
 
@@ -223,7 +267,7 @@ function logEach(log: Logger, parts: Part[], msg: string): void {
   }
 }
 
-function logOutcome(log: Logger, parts: Part[], saved: FlushResult['saved']): void {
+function logOutcome(log: Logger, parts: Part[], saved: Key[]): void {
   const stored = new Set(saved.map(([topic, id]) => `${topic}\u0000${id}`))
   for (const part of parts) {
     for (const [topic, event_id] of part.keys ?? []) {

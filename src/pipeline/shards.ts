@@ -2,21 +2,22 @@
  * The pipeline's front door: admits a validated request if the queues have room, splits its
  * events by key into per-shard parts, and hands back a ticket that settles when they are stored.
  */
-import { stagingRow } from '../db/copy-text.js'
-import type { Event } from '../ingest/event.js'
+import type { EventRecord, Store } from '../db/store.js'
 import type { Logger } from '../log.js'
+import { PartBuilder } from './part.js'
 import type { WorkerConfig } from './protocol.js'
 import { shardOf } from './route.js'
-import { Shard, type ShardStats } from './shard.js'
-import { Part, Ticket } from './ticket.js'
+import { Shard, type ShardOptions, type ShardStats } from './shard.js'
+import { Ticket } from './ticket.js'
 
-export interface ShardsOptions {
-  onBatch?: (ms: number, events: number) => void
+export interface ShardsOptions extends Pick<ShardOptions, 'onBatch' | 'workerFile'> {
+  /** Encodes the rows here; each worker resolves it by name. */
+  store: Store
   shards: number
   batchMaxEvents: number
   flushIntervalMs: number
   queueMaxEvents: number
-  worker: Omit<WorkerConfig, 'shard'>
+  worker: Omit<WorkerConfig, 'shard' | 'store'>
   log: Logger
 }
 
@@ -29,10 +30,11 @@ export class Shards {
       { length: options.shards },
       (_, shard) =>
         new Shard({
-          ...(options.onBatch ? { onBatch: options.onBatch } : {}),
+          onBatch: options.onBatch,
           batchMaxEvents: options.batchMaxEvents,
           flushIntervalMs: options.flushIntervalMs,
-          worker: { ...options.worker, shard },
+          worker: { ...options.worker, store: options.store.name, shard },
+          workerFile: options.workerFile,
           log: options.log,
         }),
     )
@@ -60,44 +62,31 @@ export class Shards {
   }
 
   /** `null` when the queues cannot take these events now (the caller answers 503). */
-  admit(events: readonly Event[]): Ticket | null {
+  admit(events: readonly EventRecord[]): Ticket | null {
+    const { batchMaxEvents, log, store } = this.options
     if (this.queued + events.length > this.options.queueMaxEvents) return null
     const ticket = new Ticket(events.length)
-    const n = this.shards.length
-    const rows: string[] = new Array(n).fill('')
-    const counts: number[] = new Array(n).fill(0)
-    const ids: number[] = new Array(n).fill(0)
-    const debug = this.options.log.isLevelEnabled('debug')
-    const keys: [string, string][][] | null = debug ? Array.from({ length: n }, () => []) : null
+    const debug = log.isLevelEnabled('debug')
+    const building = new Array<PartBuilder | null>(this.shards.length).fill(null)
     for (const event of events) {
-      const s = shardOf(event.topic, event.event_id, n)
-      if (counts[s] === 0) ids[s] = this.nextPartId++
-      rows[s] += stagingRow(ids[s]!, event)
-      keys?.[s]!.push([event.topic, event.event_id])
-      if (debug)
-        this.options.log.debug({ topic: event.topic, event_id: event.event_id }, 'Enqueued event')
-      if (++counts[s]! === this.options.batchMaxEvents)
-        this.send(s, ticket, ids, rows, counts, keys)
+      const s = shardOf(event.topic, event.event_id, this.shards.length)
+      const part = (building[s] ??= new PartBuilder(this.nextPartId++, debug))
+      if (debug) log.debug({ topic: event.topic, event_id: event.event_id }, 'Enqueued event')
+      if (part.add(store.row(part.id, event), event) === batchMaxEvents) {
+        this.send(s, part, ticket)
+        building[s] = null
+      }
     }
-    for (let s = 0; s < n; s++) if (counts[s]! > 0) this.send(s, ticket, ids, rows, counts, keys)
+    building.forEach((part, s) => {
+      if (part !== null) this.send(s, part, ticket)
+    })
     ticket.seal()
     return ticket
   }
 
-  private send(
-    s: number,
-    ticket: Ticket,
-    ids: number[],
-    rows: string[],
-    counts: number[],
-    keys: [string, string][][] | null,
-  ): void {
+  private send(shard: number, part: PartBuilder, ticket: Ticket): void {
     ticket.addPart()
-    const encoded = Buffer.from(rows[s]!)
-    this.shards[s]!.enqueue(new Part(ids[s]!, ticket, encoded, counts[s]!, keys?.[s] ?? null))
-    rows[s] = ''
-    counts[s] = 0
-    if (keys !== null) keys[s] = []
+    this.shards[shard]!.enqueue(part.build(ticket))
   }
 
   stats(): ShardStats[] {

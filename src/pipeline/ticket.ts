@@ -3,26 +3,19 @@
  * large requests) per shard; the ticket settles when every part has, and fails on the first
  * part that fails. States: pending → stored (all parts committed) | failed.
  */
+import { AggregatorError } from '../errors.js'
+
 export interface Stored {
   accepted: number
   unique: number
   duplicates: number
 }
 
-export class BatchFailed extends Error {
-  readonly code = 'BATCH_FAILED'
-}
-
-export class Part {
-  constructor(
-    readonly id: number,
-    readonly ticket: Ticket,
-    /** This part's COPY rows, already UTF-8: encoded once, never copied as a string again. */
-    readonly rows: Buffer,
-    readonly events: number,
-    /** Kept only when per-event debug logs are on. */
-    readonly keys: [topic: string, eventId: string][] | null,
-  ) {}
+/** A batch the store could not take after its retries: every request in it fails. */
+export class BatchFailed extends AggregatorError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('ERR_AGG_BATCH_FAILED', message, options)
+  }
 }
 
 export class Ticket {

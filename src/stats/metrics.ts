@@ -5,7 +5,7 @@
  * committed batch, whose duration the worker thread reports with its result.
  */
 import client from 'prom-client'
-import type { ShardStats } from '../pipeline/shard.js'
+import type { BatchReport, ShardStats } from '../pipeline/shard.js'
 import type { EdgeCounters } from './stats.js'
 
 export interface MetricsSources {
@@ -119,9 +119,11 @@ export class Metrics {
     this.requestSeconds.observe({ route }, seconds)
   }
 
-  batch(ms: number, events: number): void {
-    this.batchSeconds.observe(ms / 1000)
-    this.batchEvents.observe(events)
+  /** Every shard's batch reports; the histograms describe committed batches. */
+  batch(report: BatchReport): void {
+    if (report.failed !== undefined) return
+    this.batchSeconds.observe(report.ms / 1000)
+    this.batchEvents.observe(report.events)
   }
 
   text(): Promise<string> {

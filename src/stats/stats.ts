@@ -47,7 +47,7 @@ export async function snapshot(sources: StatsSources, edge: EdgeCounters): Promi
   let unique = 0
   let duplicates = 0
   // no prototype: a topic may be called "__proto__"
-  const topicCounts: Record<string, number> = Object.create(null)
+  const topicCounts = Object.create(null) as Record<string, number>
   for (const c of counters) {
     unique += c.unique
     duplicates += c.duplicates

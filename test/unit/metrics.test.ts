@@ -1,6 +1,7 @@
 /** The Prometheus text of /metrics for given inputs: fake shard stats and edge counters. */
 import t from 'tap'
-import type { ShardStats } from '../../src/pipeline/shard.js'
+import type { BatchReport, ShardStats } from '../../src/pipeline/shard.js'
+import { BatchFailed } from '../../src/pipeline/ticket.js'
 import { Metrics } from '../../src/stats/metrics.js'
 import { EdgeCounters } from '../../src/stats/stats.js'
 
@@ -17,6 +18,17 @@ const shard = (index: number, s: Partial<ShardStats>): ShardStats => ({
   last_batch_ms: null,
   worker_up: true,
   ...s,
+})
+
+/** A committed batch of `events` (all new) that took `ms`. */
+const committed = (ms: number, events: number): BatchReport => ({
+  shard: 0,
+  parts: 1,
+  events,
+  unique: events,
+  duplicates: 0,
+  ms,
+  attempts: 1,
 })
 
 /** A scrape's samples by series, `name{labels}` as printed: `{ 'x_total{route="a"}': 2 }`. */
@@ -81,16 +93,22 @@ t.test('each answer counts by route and status, and its duration is observed', a
 
 t.test('each committed batch is observed: its duration in seconds and its size', async (t) => {
   const { metrics: m } = metrics()
-  m.batch(8, 40)
-  m.batch(120, 2500)
-  t.match(await samples(m), {
-    aggregator_batch_commit_duration_seconds_count: 2,
-    aggregator_batch_commit_duration_seconds_sum: 0.128,
-    'aggregator_batch_commit_duration_seconds_bucket{le="0.01"}': 1,
-    aggregator_batch_events_sum: 2540,
-    'aggregator_batch_events_bucket{le="50"}': 1,
-    'aggregator_batch_events_bucket{le="2500"}': 2,
-  })
+  m.batch(committed(8, 40))
+  m.batch(committed(120, 2500))
+  m.batch({ ...committed(3000, 100), unique: 0, attempts: 0, failed: new BatchFailed('down') })
+  t.match(
+    await samples(m),
+    {
+      aggregator_batch_commit_duration_seconds_count: 2,
+      aggregator_batch_commit_duration_seconds_sum: 0.128,
+      'aggregator_batch_commit_duration_seconds_bucket{le="0.01"}': 1,
+      aggregator_batch_events_sum: 2540,
+      'aggregator_batch_events_bucket{le="50"}': 1,
+      'aggregator_batch_events_bucket{le="2500"}': 2,
+      aggregator_batch_events_count: 2,
+    },
+    'a failed batch is not among them',
+  )
 })
 
 t.test(
@@ -111,7 +129,7 @@ t.test(
 t.test('two instances in one process keep separate registries', async (t) => {
   const a = metrics()
   const b = metrics()
-  a.metrics.batch(5, 10)
+  a.metrics.batch(committed(5, 10))
   t.equal((await samples(a.metrics)).aggregator_batch_events_count, 1)
   t.equal((await samples(b.metrics)).aggregator_batch_events_count, 0)
 })

@@ -1,0 +1,155 @@
+/**
+ * A bench run as Markdown: the machine it ran on, one row per scenario and reference, the
+ * project's targets checked against it, and the CPU profile when one was taken. `npm run bench`
+ * prints it; with `--write-doc` the run is kept in docs/performance.json and this text becomes
+ * the generated section of docs/performance.md (scripts/docs/performance.ts), so the numbers in
+ * the docs are always those of a recorded run.
+ */
+import { markdownTable, type Align } from '../scripts/markdown.js'
+import type { BenchReport, ScenarioResult } from './run.js'
+
+/** What the design promised, each checked against the scenarios the run has. */
+interface Target {
+  what: string
+  measured(report: BenchReport): number | undefined
+  shown(value: number): string
+  met(value: number): boolean
+}
+
+const pct = (x: number) => `${Math.round(x * 100)}%`
+const times = (x: number) => `${x.toFixed(1)}×`
+const count = (x: number) => x.toLocaleString('en')
+
+const scenario = (report: BenchReport, id: string) => report.scenarios.find((s) => s.id === id)
+
+/** Batched scenarios are compared with the naive design under batches, the others with singles. */
+function naiveFor(report: BenchReport, s: ScenarioResult): ScenarioResult | undefined {
+  const batched = s.id.startsWith('1') || s.id === '4' || s.id === '5'
+  return report.naive.find((n) => n.id === (batched ? 'naive-100' : 'naive-1'))
+}
+
+function vsNaive(report: BenchReport, id: string): number | undefined {
+  const s = scenario(report, id)
+  const n = s && naiveFor(report, s)
+  return s && n && s.eventsPerSecond / n.eventsPerSecond
+}
+
+const TARGETS: Target[] = [
+  {
+    what: 'scenario 1 at ≥ 75% of the limit',
+    measured: (r) => {
+      const s = scenario(r, '1')
+      return s && s.eventsPerSecond / r.limit.eventsPerSecond
+    },
+    shown: pct,
+    met: (x) => x >= 0.75,
+  },
+  {
+    what: 'scenario 1 at ≥ 5× naive',
+    measured: (r) => vsNaive(r, '1'),
+    shown: times,
+    met: (x) => x >= 5,
+  },
+  {
+    what: 'scenario 2 at ≥ 3× naive',
+    measured: (r) => vsNaive(r, '2'),
+    shown: times,
+    met: (x) => x >= 3,
+  },
+  {
+    what: 'scenario 2½ (half load) p99 latency ≤ 50 ms',
+    measured: (r) => scenario(r, '2½')?.latencyMs.p99,
+    shown: (ms) => `${ms} ms`,
+    met: (ms) => ms <= 50,
+  },
+  {
+    what: 'scenario 5 (5 M rows stored) within 15% of scenario 1',
+    measured: (r) => {
+      const [sustained, fresh] = [scenario(r, '5'), scenario(r, '1')]
+      return sustained && fresh && sustained.eventsPerSecond / fresh.eventsPerSecond
+    },
+    shown: pct,
+    met: (x) => Math.abs(x - 1) <= 0.15,
+  },
+  {
+    what: 'peak RSS ≤ 300 MB',
+    measured: (r) =>
+      r.scenarios.length > 0 ? Math.max(...r.scenarios.map((s) => s.peakRssMb)) : undefined,
+    shown: (mb) => `${mb} MB`,
+    met: (mb) => mb <= 300,
+  },
+]
+
+const COLUMNS: [string, Align][] = [
+  ['#', 'left'],
+  ['scenario', 'left'],
+  ['events/s', 'right'],
+  ['HTTP req/s', 'right'],
+  ['latency ms p50 / p99 / max', 'left'],
+  ['peak RSS MB', 'right'],
+  ['of limit', 'right'],
+  ['vs naive', 'right'],
+  ['exact', 'left'],
+]
+
+function row(report: BenchReport, s: ScenarioResult, naive: ScenarioResult | undefined): string[] {
+  const { p50, p99, max } = s.latencyMs
+  return [
+    s.id,
+    s.title,
+    count(s.eventsPerSecond),
+    count(s.requestsPerSecond),
+    `${p50} / ${p99} / ${max}`,
+    String(s.peakRssMb),
+    pct(s.eventsPerSecond / report.limit.eventsPerSecond),
+    naive ? times(s.eventsPerSecond / naive.eventsPerSecond) : '–',
+    s.exact ? 'yes' : `NO: ${s.problems.join('; ')}`,
+  ]
+}
+
+function results(report: BenchReport): string {
+  const limit = ['limit', `COPY + merge straight into PostgreSQL, ${report.shards} connections`]
+  const rows = [
+    ...report.scenarios.map((s) => row(report, s, naiveFor(report, s))),
+    [...limit, count(report.limit.eventsPerSecond), '–', '–', '–', '100%', '–', '–'],
+    ...report.naive.map((n) => row(report, n, n)),
+  ]
+  return markdownTable(
+    COLUMNS.map(([head]) => head),
+    rows,
+    COLUMNS.map(([, align]) => align),
+  )
+}
+
+/** The targets this run has the scenarios for, checked; null when it has none of them. */
+function targets(report: BenchReport): string | null {
+  const rows = TARGETS.flatMap((t) => {
+    const value = t.measured(report)
+    return value === undefined ? [] : [[t.what, t.shown(value), t.met(value) ? 'yes' : '**no**']]
+  })
+  if (rows.length === 0) return null
+  return 'The targets, checked:\n\n' + markdownTable(['target', 'this run', 'met'], rows)
+}
+
+export function renderReport(report: BenchReport): string {
+  const m = report.machine
+  const when = `${report.startedAt.slice(0, 16).replace('T', ' ')} UTC`
+  const parts = [
+    `Run of ${when} on ${m.cpus} cores (${m.model}), ${m.memoryGb} GiB, Node ${m.node}, ` +
+      `${m.platform}; ${report.shards} shards.` +
+      (report.quick ? ' **Quick run: a tiny load, the figures mean nothing.**' : ''),
+    results(report),
+  ]
+  const checked = targets(report)
+  if (checked !== null) parts.push(checked)
+  if (report.profile !== null) {
+    const lines = report.profile.map(
+      (p) => `${p.share.toFixed(1).padStart(5)}%  ${p.thread.padEnd(6)} ${p.fn}`,
+    )
+    parts.push(
+      'CPU profile of the aggregator under scenario 1 (self time, all threads, idle excluded):',
+      ['```text', ...lines, '```'].join('\n'),
+    )
+  }
+  return parts.join('\n\n') + '\n'
+}

@@ -1,0 +1,54 @@
+/**
+ * The PostgreSQL store: events encoded as COPY text rows (copy-text.ts), one connection per
+ * worker with its temporary staging table, each batch stored by COPY + one merge statement
+ * (merge.ts), and the retry table of transient failures (transient.ts).
+ */
+import { connect, type Sql } from './connect.js'
+import { stagingRow } from './copy-text.js'
+import { createStaging, lostStaging, mergeBatch } from './merge.js'
+import type { ConnectionOptions, Store, StoreConnection, WriteOutcome } from './store.js'
+import { backoffFor, delayMs, RECONNECT } from './transient.js'
+
+class PostgresConnection implements StoreConnection {
+  private readonly sql: Sql
+
+  constructor(private readonly options: ConnectionOptions) {
+    this.sql = connect(options.target, {
+      max: 1,
+      connectTimeoutS: Math.max(1, Math.ceil(options.connectTimeoutMs / 1000)),
+      onnotice: (notice) => process.emitWarning(`postgres notice: ${notice.message}`),
+    })
+  }
+
+  setup(): Promise<void> {
+    return createStaging(this.sql)
+  }
+
+  async write(rows: Uint8Array, listSaved: boolean): Promise<WriteOutcome> {
+    const outcomes = await mergeBatch(this.sql, rows, this.options.writer, listSaved)
+    const inserted: number[] = []
+    const saved: WriteOutcome['saved'] = []
+    for (const o of outcomes) {
+      inserted.push(Number(o.part), o.stored)
+      if (o.saved !== null) saved.push(...o.saved)
+    }
+    return { inserted, saved }
+  }
+
+  close(): Promise<void> {
+    return this.sql.end({ timeout: 0 }).catch(() => {
+      // closing a broken connection can itself fail; it is being dropped either way
+    })
+  }
+}
+
+export const postgresStore: Store = {
+  name: 'postgres',
+  row: stagingRow,
+  connect: (options) => new PostgresConnection(options),
+  retryDelayMs(error, attempt) {
+    // a session postgres.js reopened by itself has lost its staging table: a new one fixes it
+    const backoff = lostStaging(error) ? RECONNECT : backoffFor(error)
+    return backoff === null ? null : delayMs(backoff, attempt)
+  },
+}

@@ -1,0 +1,76 @@
+/**
+ * The storage seam: everything the pipeline and the worker threads need from a store, behind one
+ * interface, so a second store (another table layout, a partitioned or Citus-ready variant) is
+ * one new module plus one entry in `STORES`, chosen by the `STORE` setting.
+ *
+ *   main thread    row(part, event)  once per event, on the hot path: a part's bytes are its rows
+ *   worker thread  connect() → setup() once → write(batch) … ; close() after any failure
+ *                  retryDelayMs(error, attempt): wait and try again, or give the batch up
+ *
+ * Only the name crosses the thread boundary: each worker resolves the store with `storeNamed`.
+ */
+import { postgresStore } from './postgres-store.js'
+import { AggregatorError } from '../errors.js'
+import type { DbTarget } from './target.js'
+
+/** An event as the edge validated it: every field is storable as is. */
+export interface EventRecord {
+  topic: string
+  event_id: string
+  timestamp: string
+  source: string
+  payload: unknown
+}
+
+export interface ConnectionOptions {
+  target: DbTarget
+  /** Names the writer's counter rows: replicas and shards never contend on them. */
+  writer: { instance: string; shard: number }
+  /** Bound on opening the connection. */
+  connectTimeoutMs: number
+}
+
+export interface WriteOutcome {
+  /** Flat pairs: part id, how many of its events were stored (the rest were duplicates). */
+  inserted: number[]
+  /** The key of every stored event, when the write was asked to list them. */
+  saved: [topic: string, eventId: string][]
+}
+
+export interface StoreConnection {
+  /** Once per connection, before its first write (PostgreSQL: the temporary staging table). */
+  setup(): Promise<void>
+  /** Stores one batch in one transaction: the rows of one or more parts, all or none. */
+  write(rows: Uint8Array, listSaved: boolean): Promise<WriteOutcome>
+  /** Closes at once, abandoning a write in progress; never rejects (the connection may be broken). */
+  close(): Promise<void>
+}
+
+export interface Store {
+  readonly name: string
+  /** One event as one row of a part, tagged with the part's id; a part's rows are concatenated. */
+  row(part: number, event: EventRecord): string
+  connect(options: ConnectionOptions): StoreConnection
+  /**
+   * After failed attempt number `attempt` (from 1): how long to wait before the next one, or
+   * `null` when the error is not transient and the batch fails at once.
+   */
+  retryDelayMs(error: unknown, attempt: number): number | null
+}
+
+const STORES: readonly Store[] = [postgresStore]
+
+/** For the `STORE` setting; the first is the default. */
+export const STORE_NAMES = STORES.map((store) => store.name) as [string, ...string[]]
+
+export class UnknownStore extends AggregatorError {
+  constructor(name: string) {
+    super('ERR_AGG_UNKNOWN_STORE', `no store is named "${name}" (known: ${STORE_NAMES.join(', ')})`)
+  }
+}
+
+export function storeNamed(name: string): Store {
+  const store = STORES.find((s) => s.name === name)
+  if (store === undefined) throw new UnknownStore(name)
+  return store
+}

@@ -1,0 +1,151 @@
+import { setImmediate as nextTurn } from 'node:timers/promises'
+import t, { type Test } from 'tap'
+import { postgresStore } from '../../src/db/postgres-store.js'
+import type { EventRecord } from '../../src/db/store.js'
+import { createLogger } from '../../src/log.js'
+import { PartBuilder } from '../../src/pipeline/part.js'
+import { Shard, type BatchReport } from '../../src/pipeline/shard.js'
+import { Ticket } from '../../src/pipeline/ticket.js'
+import { FIXTURE_WORKER, UNUSED_WORKER_CONFIG, unitEvent } from '../fixtures/pipeline.js'
+import { DIE_TOPIC, FAIL_TOPIC, REFUSAL } from '../fixtures/store-worker.js'
+
+function startShard(t: Test, batchMaxEvents = 100) {
+  const reports: BatchReport[] = []
+  const shard = new Shard({
+    onBatch: (report) => reports.push(report),
+    batchMaxEvents,
+    flushIntervalMs: 0,
+    worker: { ...UNUSED_WORKER_CONFIG, shard: 0 },
+    workerFile: FIXTURE_WORKER,
+    log: createLogger('silent'),
+  })
+  t.teardown(() => shard.close())
+  return { shard, reports }
+}
+
+let nextPartId = 1
+
+/** One request whose events all belong to this shard: one part, one ticket. */
+function publish(shard: Shard, events: EventRecord[]): Ticket {
+  const ticket = new Ticket(events.length)
+  const part = new PartBuilder(nextPartId++, false)
+  for (const event of events) part.add(postgresStore.row(part.id, event), event)
+  ticket.addPart()
+  shard.enqueue(part.build(ticket))
+  ticket.seal()
+  return ticket
+}
+
+t.test('a shard goes idle → scheduled → flushing → idle around one batch', async (t) => {
+  const { shard, reports } = startShard(t)
+  t.equal(shard.state, 'idle')
+  const ticket = publish(shard, [unitEvent('a', '1'), unitEvent('a', '2'), unitEvent('a', '1')])
+  t.equal(shard.state, 'scheduled', 'the flush waits for the next turn')
+  t.equal(shard.queued, 3)
+  await nextTurn()
+  t.equal(shard.state, 'flushing', 'the batch is at the worker')
+  t.equal(shard.queued, 0)
+  t.equal(shard.inFlight, 3)
+  t.same(await ticket.done, { accepted: 3, unique: 2, duplicates: 1 })
+  t.equal(shard.state, 'idle')
+  await shard.idle()
+  t.match(reports, [{ shard: 0, parts: 1, events: 3, unique: 2, duplicates: 1, attempts: 1 }])
+  t.notOk(reports[0]!.failed)
+  t.match(shard.stats(), {
+    shard: 0,
+    queue_depth: 0,
+    batching: 0,
+    batches: 1,
+    events: 3,
+    stored: 2,
+    duplicates: 1,
+    failed_batches: 0,
+    failed_events: 0,
+    last_batch_ms: 1,
+    worker_up: true,
+  })
+})
+
+t.test('events the store already holds count as duplicates for later requests', async (t) => {
+  const { shard } = startShard(t)
+  t.same(await publish(shard, [unitEvent('dup', '1')]).done, {
+    accepted: 1,
+    unique: 1,
+    duplicates: 0,
+  })
+  t.same(await publish(shard, [unitEvent('dup', '1'), unitEvent('dup', '2')]).done, {
+    accepted: 2,
+    unique: 1,
+    duplicates: 1,
+  })
+})
+
+t.test(
+  'parts queued during a flush go together in the next batch, cut at batchMaxEvents',
+  async (t) => {
+    const { shard, reports } = startShard(t, 2)
+    const first = publish(shard, [unitEvent('group', '0')])
+    await nextTurn()
+    t.equal(shard.state, 'flushing')
+    const later = [1, 2, 3].map((i) => publish(shard, [unitEvent('group', String(i))]))
+    t.equal(shard.state, 'flushing', 'a part arriving during a flush waits for it')
+    t.equal(shard.queued, 3)
+    await Promise.all([first, ...later].map((ticket) => ticket.done))
+    await shard.idle()
+    t.same(
+      reports.map((r) => [r.parts, r.events]),
+      [
+        [1, 1],
+        [2, 2],
+        [1, 1],
+      ],
+      'whole parts, as many as fit in batchMaxEvents',
+    )
+  },
+)
+
+t.test('a batch the store refuses fails its requests, and the shard goes on', async (t) => {
+  const { shard, reports } = startShard(t)
+  const refused = publish(shard, [unitEvent(FAIL_TOPIC, '1')])
+  const error = await refused.done.catch((e: unknown) => e)
+  t.match(error, {
+    name: 'BatchFailed',
+    code: 'ERR_AGG_BATCH_FAILED',
+    message: `storing a batch failed: ${REFUSAL}`,
+    cause: { message: REFUSAL },
+  })
+  t.equal(reports[0]!.failed, error, 'the report carries the failure')
+  t.match(reports[0], { events: 1, unique: 0, duplicates: 0 })
+  t.match(shard.stats(), { batches: 0, failed_batches: 1, failed_events: 1 })
+  t.equal(shard.inFlight, 0)
+  t.same(await publish(shard, [unitEvent('after', '1')]).done, {
+    accepted: 1,
+    unique: 1,
+    duplicates: 0,
+  })
+})
+
+t.test('a worker that dies fails its batch, and a new one stores the next', async (t) => {
+  const { shard } = startShard(t)
+  const doomed = publish(shard, [unitEvent(DIE_TOPIC, '1')])
+  await t.rejects(doomed.done, { code: 'ERR_AGG_BATCH_FAILED', message: /exited/ })
+  t.same(await publish(shard, [unitEvent('revived', '1')]).done, {
+    accepted: 1,
+    unique: 1,
+    duplicates: 0,
+  })
+  t.ok(shard.workerUp)
+})
+
+t.test('idle() waits for every queued and flushing batch', async (t) => {
+  const { shard } = startShard(t)
+  const tickets = [publish(shard, [unitEvent('idle', '1')])]
+  await nextTurn()
+  tickets.push(publish(shard, [unitEvent('idle', '2')]))
+  let settled = 0
+  for (const ticket of tickets) void ticket.done.then(() => settled++)
+  await shard.idle()
+  await Promise.resolve()
+  t.equal(settled, 2)
+  t.equal(shard.state, 'idle')
+})
