@@ -14,6 +14,7 @@ import type {
   us_socket_context_t,
 } from 'uWebSockets.js'
 import type { AckMode } from '../config.js'
+import { ERRORS } from '../errors.js'
 import { LIVE_TOPIC, LiveStats } from '../dashboard/live.js'
 import { DASHBOARD_CSP, DASHBOARD_HTML } from '../dashboard/page.js'
 import type { EventsPage, EventsQuery } from '../read-model.js'
@@ -65,8 +66,6 @@ export interface HttpMetrics {
   response(route: string, status: number | null, seconds: number): void
   text(): Promise<string>
 }
-
-const RETRY_AFTER = { 'Retry-After': '1' }
 
 /** Every path the server answers, with its method: the 405 answers and the API document agree. */
 export const ROUTES = new Map([
@@ -188,30 +187,24 @@ export class HttpServer {
     if (this.refuseWhileClosing(ex) || this.refuseUnauthorized(ex, req, true)) return
     if (this.services.full()) {
       // cheapest possible refusal under overload: the body is never read
-      ex.error(
-        503,
-        'queue_full',
-        'queues are full; retry after the indicated delay',
-        RETRY_AFTER,
-        true,
-      )
+      ex.fail('queue_full', 'queues are full; retry after the indicated delay')
       return
     }
     const format = bodyFormat(req.getHeader('content-type'))
     if (typeof format !== 'string') {
-      ex.error(format.status, format.error, format.message)
+      ex.fail(format.error, format.message)
       return
     }
     const encoding = req.getHeader('content-encoding')
     const query = parseQuery(PublishQuerySchema, req.getQuery() ?? '')
     if (!query.ok) {
-      ex.error(400, 'invalid_query', query.message)
+      ex.fail('invalid_query', query.message)
       return
     }
     const ack = query.value.ack ?? this.options.ackMode
     readBody(ex, req, this.options, (raw) =>
       decodeBody(raw, encoding, this.options.bodyLimitBytes, (body) => {
-        if (!(body instanceof Uint8Array)) return ex.error(body.status, body.error, body.message)
+        if (!(body instanceof Uint8Array)) return ex.fail(body.error, body.message)
         this.services.publish(body, format, ack).then(
           (result) => answerPublish(ex, result),
           (error: unknown) => this.internalError(ex, error),
@@ -227,7 +220,7 @@ export class HttpServer {
     }
     const query = parseQuery(EventsQuerySchema, req.getQuery() ?? '')
     if (!query.ok) {
-      ex.error(400, 'invalid_query', query.message)
+      ex.fail('invalid_query', query.message)
       return
     }
     const { topic, limit, after } = query.value
@@ -251,7 +244,8 @@ export class HttpServer {
   private readyz(res: HttpResponse): void {
     const ex = this.exchange(res, 'readyz')
     if (this.closing) {
-      ex.json(503, JSON.stringify({ status: 'closing', checks: {} }), RETRY_AFTER)
+      const retryAfter = String(ERRORS.shutting_down.retryAfter)
+      ex.json(503, JSON.stringify({ status: 'closing', checks: {} }), { 'Retry-After': retryAfter })
       return
     }
     this.services.ready().then(
@@ -276,7 +270,7 @@ export class HttpServer {
   private file(res: HttpResponse, url: string): void {
     const ex = this.exchange(res, 'docs')
     const file = this.docs.get(url)
-    if (file === undefined) return ex.error(404, 'not_found', `no file ${url}`)
+    if (file === undefined) return ex.fail('not_found', `no file ${url}`)
     ex.send(200, file.type, file.body, { 'Cache-Control': 'public, max-age=3600' })
   }
 
@@ -298,11 +292,10 @@ export class HttpServer {
     const offered = bearerProtocol(req.getHeader('sec-websocket-protocol'))
     const authorization = offered?.authorization ?? req.getHeader('authorization')
     if (this.options.authRead && !this.options.tokens.allows(authorization)) {
-      this.exchange(res, 'live').error(
-        401,
+      this.exchange(res, 'live').fail(
         'unauthorized',
         'a valid token is required: `Authorization: Bearer <token>` or the WebSocket subprotocol `bearer.<base64url(token)>`',
-        { 'WWW-Authenticate': 'Bearer' },
+        { headers: { 'WWW-Authenticate': 'Bearer' } },
       )
       return
     }
@@ -321,42 +314,42 @@ export class HttpServer {
     const ex = this.exchange(res, 'not_found')
     const allowed = ROUTES.get(url)
     if (url === '/live' && method === 'GET') {
-      ex.error(426, 'upgrade_required', 'GET /live is a WebSocket: send `Upgrade: websocket`', {
-        Upgrade: 'websocket',
+      ex.fail('upgrade_required', 'GET /live is a WebSocket: send `Upgrade: websocket`', {
+        headers: { Upgrade: 'websocket' },
       })
       return
     }
     if (allowed === undefined) {
-      ex.error(404, 'not_found', `no route for ${method} ${url}`)
+      ex.fail('not_found', `no route for ${method} ${url}`)
       return
     }
-    ex.error(405, 'method_not_allowed', `${method} ${url} is not supported; use ${allowed}`, {
-      Allow: allowed,
+    ex.fail('method_not_allowed', `${method} ${url} is not supported; use ${allowed}`, {
+      headers: { Allow: allowed },
     })
   }
 
   private refuseWhileClosing(ex: Exchange): boolean {
     if (!this.closing) return false
-    ex.error(503, 'shutting_down', 'the server is shutting down', RETRY_AFTER, true)
+    ex.fail('shutting_down', 'the server is shutting down')
     return true
   }
 
   private refuseUnauthorized(ex: Exchange, req: HttpRequest, required: boolean): boolean {
     if (!required || this.options.tokens.allows(req.getHeader('authorization'))) return false
-    ex.error(401, 'unauthorized', 'a valid `Authorization: Bearer <token>` is required', {
-      'WWW-Authenticate': 'Bearer',
+    ex.fail('unauthorized', 'a valid `Authorization: Bearer <token>` is required', {
+      headers: { 'WWW-Authenticate': 'Bearer' },
     })
     return true
   }
 
   private unavailable(ex: Exchange, error: unknown): void {
     this.options.log.warn({ err: error }, 'database read failed')
-    ex.error(503, 'database_unavailable', 'the database is not reachable', RETRY_AFTER)
+    ex.fail('database_unavailable', 'the database is not reachable')
   }
 
   private internalError(ex: Exchange, error: unknown): void {
     this.options.log.error({ err: error }, 'unexpected error while answering a request')
-    ex.error(500, 'internal', 'unexpected server error')
+    ex.fail('internal', 'unexpected server error')
   }
 }
 
@@ -376,15 +369,15 @@ function nextPage(
 function answerPublish(ex: Exchange, result: PublishResult): void {
   switch (result.kind) {
     case 'rejected': {
-      const { status, events: _events, ...body } = result.rejection
-      ex.json(status, JSON.stringify(body))
+      const { error, message, events: _events, ...detail } = result.rejection
+      ex.fail(error, message, { detail })
       return
     }
     case 'busy':
-      ex.error(503, 'queue_full', result.message, RETRY_AFTER)
+      ex.fail('queue_full', result.message)
       return
     case 'failed':
-      ex.error(503, 'store_unavailable', result.message, RETRY_AFTER)
+      ex.fail('store_unavailable', result.message)
       return
     case 'queued':
       ex.json(
