@@ -65,7 +65,7 @@ function nextPage(
   if (topic !== undefined) next.set('topic', topic)
   next.set('limit', String(limit))
   next.set('after', String(page.lastSeq))
-  return { Link: `</events?${next}>; rel="next"`, 'X-Next-Cursor': String(page.lastSeq) }
+  return { Link: `</events?${next.toString()}>; rel="next"`, 'X-Next-Cursor': String(page.lastSeq) }
 }
 
 export const stats: HttpEndpoint = {
