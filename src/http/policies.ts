@@ -9,7 +9,7 @@ import { bearerProtocol, type Tokens } from './auth.js'
 import type { Headers } from './respond.js'
 import { isSocket, type Route } from './route.js'
 
-export interface Refusal {
+export interface PolicyRefusal {
   error: Extract<ErrorCode, 'shutting_down' | 'unauthorized'>
   message: string
   headers?: Headers
@@ -21,18 +21,21 @@ export interface AuthOptions {
   authRead: boolean
 }
 
-const SHUTTING_DOWN: Refusal = { error: 'shutting_down', message: 'the server is shutting down' }
+const SHUTTING_DOWN: PolicyRefusal = {
+  error: 'shutting_down',
+  message: 'the server is shutting down',
+}
 
 const CHALLENGE = { 'WWW-Authenticate': 'Bearer' }
 
-const UNAUTHORIZED: Refusal = {
+const UNAUTHORIZED: PolicyRefusal = {
   error: 'unauthorized',
   message: 'a valid `Authorization: Bearer <token>` is required',
   headers: CHALLENGE,
 }
 
 /** Browsers cannot set headers on a WebSocket: a viewer may offer its token as a subprotocol. */
-const UNAUTHORIZED_SOCKET: Refusal = {
+const UNAUTHORIZED_SOCKET: PolicyRefusal = {
   error: 'unauthorized',
   message:
     'a valid token is required: `Authorization: Bearer <token>` or the WebSocket subprotocol `bearer.<base64url(token)>`',
@@ -45,16 +48,17 @@ export function refusal(
   req: HttpRequest,
   closing: boolean,
   auth: AuthOptions,
-): Refusal | null {
+): PolicyRefusal | null {
   if (closing && route.whileClosing === 'refuse') return SHUTTING_DOWN
   if (tokenRequired(route, auth) && !auth.tokens.allows(authorization(route, req))) {
     return isSocket(route) ? UNAUTHORIZED_SOCKET : UNAUTHORIZED
   }
+  // an `Origin` check for browser-facing routes goes here, driven by a column of the table
   return null
 }
 
 /** The codes the policies may answer `route` with, for its API document. */
-export function policyCodes(route: Route): Refusal['error'][] {
+export function policyCodes(route: Route): PolicyRefusal['error'][] {
   return [
     ...(route.whileClosing === 'refuse' ? (['shutting_down'] as const) : []),
     ...(route.auth === 'open' ? [] : (['unauthorized'] as const)),

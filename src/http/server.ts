@@ -30,8 +30,6 @@ import {
 import { ALLOWED, ROUTES } from './routes.js'
 import { Viewers } from './routes/live.js'
 
-export type { HttpMetrics, Readiness, Services } from './route.js'
-
 export interface ServerOptions extends HandlerOptions, AuthOptions {
   host: string
   port: number
