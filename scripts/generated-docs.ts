@@ -42,13 +42,6 @@ export function splice(text: string, section: GeneratedSection): string {
   return text.slice(0, start + open.length) + section.render() + text.slice(end)
 }
 
-/** A Markdown table laid out as prettier lays one out, so `prettier --check` accepts the docs. */
-export function markdownTable(header: string[], rows: string[][]): string {
-  const widths = header.map((h, i) => Math.max(3, h.length, ...rows.map((row) => row[i]!.length)))
-  const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`
-  return [header, widths.map((w) => '-'.repeat(w)), ...rows].map(line).join('\n') + '\n'
-}
-
 export async function current(section: GeneratedSection): Promise<string> {
   return readFile(path.join(ROOT, section.file), 'utf8')
 }
