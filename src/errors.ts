@@ -13,3 +13,142 @@ export class AggregatorError extends Error {
     this.name = new.target.name
   }
 }
+
+/** How an answer with one code is made; `ERRORS` holds one per code. */
+export interface ErrorSpec {
+  status: number
+  /** Seconds for the `Retry-After` header, on codes worth retrying; absent otherwise. */
+  retryAfter?: number
+  /**
+   * Whether the answer closes the connection. `'body-unread'`: only when the request is refused
+   * before its body was read to the end (the rest is not worth reading); once the body has
+   * arrived, the connection stays open for the client's next request.
+   */
+  closes: boolean | 'body-unread'
+  /** One line for the docs (`docs/errors.md`) and the API document. */
+  meaning: string
+}
+
+/**
+ * Every error code the HTTP API answers, as `{"error": code, "message": …}`. The codes are public
+ * and stable: clients match on them, never on the message. Answers take their status,
+ * `Retry-After` and connection handling from here (`Exchange.fail`); the API document and
+ * docs/errors.md are generated from it, and test/unit/errors.test.ts checks that the source
+ * emits exactly these codes.
+ */
+export const ERRORS = {
+  malformed_json: {
+    status: 400,
+    closes: false,
+    meaning: 'The body (or one NDJSON line) is not JSON, or not UTF-8.',
+  },
+  duplicate_key: {
+    status: 400,
+    closes: false,
+    meaning: 'An object in the body repeats a key: which value is meant is ambiguous.',
+  },
+  invalid_body: {
+    status: 400,
+    closes: false,
+    meaning: 'The body is JSON but not an event, an array of events, or `{"events": [...]}`.',
+  },
+  invalid_query: {
+    status: 400,
+    closes: false,
+    meaning: 'A query parameter is invalid or given more than once.',
+  },
+  malformed_gzip: {
+    status: 400,
+    closes: false,
+    meaning: 'A `Content-Encoding: gzip` body does not inflate.',
+  },
+  unauthorized: {
+    status: 401,
+    closes: false,
+    meaning:
+      'AUTH_TOKENS is set and no valid bearer token was sent (reads need one only with AUTH_READ).',
+  },
+  not_found: {
+    status: 404,
+    closes: false,
+    meaning: 'No route for this path, or no such file under `/docs`.',
+  },
+  method_not_allowed: {
+    status: 405,
+    closes: false,
+    meaning: 'The path exists, not with this method; `Allow` names the method.',
+  },
+  body_timeout: {
+    status: 408,
+    closes: true,
+    meaning: 'The body did not arrive within BODY_TIMEOUT_MS.',
+  },
+  body_too_large: {
+    status: 413,
+    closes: 'body-unread',
+    meaning: 'The body, or its gzip inflation, is over BODY_LIMIT_BYTES.',
+  },
+  too_many_events: {
+    status: 413,
+    closes: false,
+    meaning: 'The request carries more than MAX_EVENTS_PER_REQUEST events.',
+  },
+  unsupported_media_type: {
+    status: 415,
+    closes: false,
+    meaning: '`Content-Type` is neither JSON nor NDJSON.',
+  },
+  unsupported_encoding: {
+    status: 415,
+    closes: false,
+    meaning: '`Content-Encoding` is neither gzip nor absent.',
+  },
+  validation: {
+    status: 422,
+    closes: false,
+    meaning: 'At least one event is invalid (`issues` says which and why); none was accepted.',
+  },
+  upgrade_required: {
+    status: 426,
+    closes: false,
+    meaning: '`GET /live` is a WebSocket: the request must carry `Upgrade: websocket`.',
+  },
+  internal: {
+    status: 500,
+    closes: false,
+    meaning: 'An unexpected server error; its cause is logged, never sent.',
+  },
+  queue_full: {
+    status: 503,
+    retryAfter: 1,
+    closes: 'body-unread',
+    meaning: 'The queues are full; nothing of the request was accepted.',
+  },
+  store_unavailable: {
+    status: 503,
+    retryAfter: 1,
+    closes: false,
+    meaning:
+      'The store did not commit the events: their batch failed after its retries (`ack=durable`).',
+  },
+  database_unavailable: {
+    status: 503,
+    retryAfter: 1,
+    closes: false,
+    meaning: 'The database could not be read.',
+  },
+  shutting_down: {
+    status: 503,
+    retryAfter: 1,
+    closes: true,
+    meaning: 'The server is shutting down; requests already accepted are still answered.',
+  },
+} as const satisfies Record<string, ErrorSpec>
+
+export type ErrorCode = keyof typeof ERRORS
+
+/** Every code, in the catalogue's order (by status). */
+export const ERROR_CODES = Object.keys(ERRORS) as ErrorCode[]
+
+/** The entry for `code` as an `ErrorSpec`: the entries differ in which optional keys they set. */
+export const errorSpec = (code: ErrorCode): ErrorSpec => ERRORS[code]

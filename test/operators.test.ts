@@ -1,7 +1,7 @@
 /** Prometheus metrics, the OpenAPI document generated from the edge's schemas, and /docs. */
 import t from 'tap'
 import * as v from 'valibot'
-import { ROUTES } from '../src/http/server.js'
+import { ROUTES } from '../src/http/routes.js'
 import { EventSchema } from '../src/ingest/event.js'
 import { startApp } from './support/app.js'
 import { event, post } from './support/client.js'
@@ -56,7 +56,8 @@ t.test('the OpenAPI document lists every route the server answers', async (t) =>
     }
   }
   t.match(doc.openapi, /^3\./)
-  for (const [path, method] of ROUTES) {
+  for (const { path, method, openapi } of ROUTES) {
+    if (openapi === null) continue
     t.ok(doc.paths[path]?.[method.toLowerCase()], `${method} ${path} is documented`)
   }
   for (const [path, operations] of Object.entries(doc.paths)) {

@@ -26,7 +26,7 @@ export function readBody(
     return
   }
   const timer = setTimeout(() => {
-    ex.error(408, 'body_timeout', `request body not received within ${bodyTimeoutMs} ms`, {}, true)
+    ex.fail('body_timeout', `request body not received within ${bodyTimeoutMs} ms`)
   }, bodyTimeoutMs)
   const chunks: Buffer[] = []
   let size = 0
@@ -41,11 +41,12 @@ export function readBody(
     chunks.push(Buffer.from(chunk.slice(0)))
     if (!isLast) return
     clearTimeout(timer)
+    ex.bodyReceived()
     onBody(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size))
   })
 }
 
+/** Refused with the body unread: the catalogue has the connection closed. */
 function tooLarge(ex: Exchange, limitBytes: number): void {
-  // close the connection: the rest of the body is not worth reading
-  ex.error(413, 'body_too_large', `request body exceeds ${limitBytes} bytes`, {}, true)
+  ex.fail('body_too_large', `request body exceeds ${limitBytes} bytes`)
 }

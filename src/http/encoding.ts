@@ -4,9 +4,16 @@
  * size limit, so a small bomb never becomes a large buffer.
  */
 import { gunzip } from 'node:zlib'
+import type { ErrorCode } from '../errors.js'
 import type { BodyFormat } from '../ingest/request.js'
 
-export type Refusal = { status: 400 | 413 | 415; error: string; message: string }
+export interface Refusal {
+  error: Extract<
+    ErrorCode,
+    'unsupported_media_type' | 'unsupported_encoding' | 'body_too_large' | 'malformed_gzip'
+  >
+  message: string
+}
 
 const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i
 const NDJSON_TYPE = /^application\/(?:x-ndjson|jsonl|x-jsonlines)\s*(?:;|$)/i
@@ -16,7 +23,6 @@ export function bodyFormat(contentType: string): BodyFormat | Refusal {
   if (contentType === '' || JSON_TYPE.test(contentType)) return 'json'
   if (NDJSON_TYPE.test(contentType)) return 'ndjson'
   return {
-    status: 415,
     error: 'unsupported_media_type',
     message: `Content-Type must be application/json or application/x-ndjson, not ${contentType}`,
   }
@@ -32,7 +38,6 @@ export function decodeBody(
   if (coding === '' || coding === 'identity') return done(body)
   if (coding !== 'gzip' && coding !== 'x-gzip') {
     return done({
-      status: 415,
       error: 'unsupported_encoding',
       message: `Content-Encoding must be gzip or absent, not ${contentEncoding}`,
     })
@@ -41,12 +46,8 @@ export function decodeBody(
     if (error === null) return done(inflated)
     done(
       (error as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE'
-        ? {
-            status: 413,
-            error: 'body_too_large',
-            message: `decompressed body exceeds ${limitBytes} bytes`,
-          }
-        : { status: 400, error: 'malformed_gzip', message: `gzip body: ${error.message}` },
+        ? { error: 'body_too_large', message: `decompressed body exceeds ${limitBytes} bytes` }
+        : { error: 'malformed_gzip', message: `gzip body: ${error.message}` },
     )
   })
 }

@@ -1,12 +1,14 @@
 /**
- * The OpenAPI 3.0 document for `/openapi.json`, generated from the valibot schemas the edge
- * validates with (events, query strings), so the documentation cannot drift from the checks.
- * The answers' shapes are described here, once.
+ * The OpenAPI 3.0 document for `/openapi.json`, derived so it cannot drift from the code: paths
+ * and operations from the route table, parameters and the event from the valibot schemas the
+ * edge validates with, error answers from the error catalogue (src/errors.ts).
  */
 import { toJsonSchema, type JsonSchema } from '@valibot/to-json-schema'
 import type * as v from 'valibot'
+import { ERROR_CODES, errorSpec, type ErrorCode } from '../errors.js'
 import { DocumentedEventSchema } from '../ingest/event.js'
-import { EventsQuerySchema, PublishQuerySchema } from './query.js'
+import { policyCodes } from './policies.js'
+import type { Route } from './route.js'
 
 type Json = Record<string, unknown>
 
@@ -20,8 +22,10 @@ const convert = (schema: v.GenericSchema): JsonSchema =>
       valibotSchema.type === 'custom' ? { type: 'object', additionalProperties: true } : null,
   })
 
+export const EVENT_REF = { $ref: '#/components/schemas/Event' }
+
 /** Query parameters, one per entry of a valibot object schema. */
-function parameters(
+export function parameters(
   schema: { entries: Record<string, v.GenericSchema> },
   notes: Record<string, string>,
 ) {
@@ -34,142 +38,74 @@ function parameters(
   }))
 }
 
-const error = (description: string, codes: string[]) => ({
+export const json = (description: string, schema: Json) => ({
   description,
-  content: {
-    'application/json': {
-      schema: {
-        type: 'object',
-        required: ['error', 'message'],
-        properties: { error: { type: 'string', enum: codes }, message: { type: 'string' } },
-      },
-    },
-  },
+  content: { 'application/json': { schema } },
+})
+
+/** An operation answering 200 with a page or a document of `type`. */
+export const page = (summary: string, type = 'text/html') => ({
+  summary,
+  responses: { '200': { description: summary, content: { [type]: {} } } },
 })
 
 const RETRY = { 'Retry-After': { schema: { type: 'integer' }, description: 'Seconds to wait' } }
 
-export function openApiDocument(version: string): Json {
-  const event = convert(DocumentedEventSchema)
-  const ref = { $ref: '#/components/schemas/Event' }
-  const publish = {
-    summary: 'Publish one event, a batch, or NDJSON; all or nothing',
-    parameters: parameters(PublishQuerySchema, {
-      ack: 'durable: answer 200 after commit; async: 202 once queued. Default: ACK_MODE.',
-    }),
-    requestBody: {
-      required: true,
-      content: {
-        'application/json': {
-          schema: {
-            oneOf: [
-              ref,
-              { type: 'array', items: ref },
-              {
-                type: 'object',
-                required: ['events'],
-                properties: { events: { type: 'array', items: ref } },
-              },
-            ],
-          },
-        },
-        'application/x-ndjson': {
-          schema: { type: 'string', description: 'One event per line; blank lines are skipped' },
+/** Body fields some codes add after `error` and `message`. */
+const DETAIL: Partial<Record<ErrorCode, Json>> = {
+  validation: {
+    issues: {
+      type: 'array',
+      items: {
+        type: 'object',
+        properties: {
+          index: { type: 'integer' },
+          line: { type: 'integer', description: 'NDJSON bodies only' },
+          path: { type: 'string' },
+          message: { type: 'string' },
         },
       },
     },
-    responses: {
-      '200': {
-        description: 'Every event is committed (durable)',
-        content: {
-          'application/json': {
-            schema: {
-              type: 'object',
-              properties: {
-                status: { type: 'string', enum: ['accepted'] },
-                accepted: { type: 'integer' },
-                unique: { type: 'integer' },
-                duplicates: { type: 'integer' },
-              },
-            },
-          },
-        },
-      },
-      '202': {
-        description: 'Queued (async)',
-        content: {
-          'application/json': {
-            schema: {
-              type: 'object',
-              properties: {
-                status: { type: 'string', enum: ['queued'] },
-                accepted: { type: 'integer' },
-                queued: { type: 'integer' },
-              },
-            },
-          },
-        },
-      },
-      '400': error('Malformed body, repeated key, bad query, corrupt gzip', [
-        'malformed_json',
-        'duplicate_key',
-        'invalid_body',
-        'invalid_query',
-        'malformed_gzip',
-      ]),
-      '401': error('AUTH_TOKENS is set and no valid bearer token was sent', ['unauthorized']),
-      '408': error('The body did not arrive within BODY_TIMEOUT_MS', ['body_timeout']),
-      '413': error('Body (after gzip) or event count over the limit', [
-        'body_too_large',
-        'too_many_events',
-      ]),
-      '415': error('Unsupported Content-Type or Content-Encoding', [
-        'unsupported_media_type',
-        'unsupported_encoding',
-      ]),
-      '422': {
-        description: 'At least one invalid event; none was stored',
-        content: {
-          'application/json': {
-            schema: {
-              type: 'object',
-              properties: {
-                error: { type: 'string', enum: ['validation'] },
-                message: { type: 'string' },
-                issues: {
-                  type: 'array',
-                  items: {
-                    type: 'object',
-                    properties: {
-                      index: { type: 'integer' },
-                      line: { type: 'integer', description: 'NDJSON bodies only' },
-                      path: { type: 'string' },
-                      message: { type: 'string' },
-                    },
-                  },
-                },
-              },
-            },
-          },
-        },
-      },
-      '503': {
-        ...error('Queues full, store failing, or shutting down', [
-          'queue_full',
-          'store_unavailable',
-          'shutting_down',
-        ]),
-        headers: RETRY,
-      },
-    },
+  },
+}
+
+/** One response per status among `codes`, each listing its codes and what they mean. */
+function errorAnswers(codes: readonly ErrorCode[]): Record<string, Json> {
+  const byStatus = new Map<number, ErrorCode[]>()
+  for (const code of ERROR_CODES.filter((c) => codes.includes(c))) {
+    const status = errorSpec(code).status
+    byStatus.set(status, [...(byStatus.get(status) ?? []), code])
   }
-  const json = (description: string, schema: Json) => ({
-    description,
-    content: { 'application/json': { schema } },
-  })
-  const page = (summary: string, type = 'text/html') => ({
-    get: { summary, responses: { '200': { description: summary, content: { [type]: {} } } } },
-  })
+  const answers: Record<string, Json> = {}
+  for (const [status, group] of byStatus) {
+    const retry = group.some((code) => errorSpec(code).retryAfter !== undefined)
+    answers[status] = {
+      ...json(group.map((code) => `- \`${code}\`: ${errorSpec(code).meaning}`).join('\n'), {
+        type: 'object',
+        required: ['error', 'message'],
+        properties: {
+          error: { type: 'string', enum: group },
+          message: { type: 'string' },
+          ...Object.assign({}, ...group.map((code) => DETAIL[code])),
+        },
+      }),
+      ...(retry ? { headers: RETRY } : {}),
+    }
+  }
+  return answers
+}
+
+export function openApiDocument(routes: readonly Route[], version: string): Json {
+  const paths: Record<string, Record<string, Json>> = {}
+  for (const route of routes) {
+    if (route.openapi === null) continue
+    const { responses, ...operation } = route.openapi
+    const errors = errorAnswers([...route.errors, ...policyCodes(route)])
+    paths[route.path] = {
+      ...paths[route.path],
+      [route.method.toLowerCase()]: { ...operation, responses: { ...responses, ...errors } },
+    }
+  }
   return {
     openapi: '3.0.3',
     info: {
@@ -178,95 +114,7 @@ export function openApiDocument(version: string): Json {
       description:
         'Ingests events at least once, stores each (topic, event_id) exactly once in PostgreSQL.',
     },
-    paths: {
-      '/publish': { post: publish },
-      '/publish/batch': { post: { ...publish, summary: 'Same as POST /publish' } },
-      '/events': {
-        get: {
-          summary: 'Stored events in ingestion order, a page at a time',
-          parameters: parameters(EventsQuerySchema, {
-            topic: 'Only this topic (default: all)',
-            limit: 'Page size, 1-10000 (default 1000)',
-            after: 'Cursor: X-Next-Cursor of the previous page',
-          }),
-          responses: {
-            '200': {
-              ...json('A bare array; exactly [] when nothing matches', {
-                type: 'array',
-                items: {
-                  allOf: [
-                    ref,
-                    {
-                      type: 'object',
-                      properties: { received_at: { type: 'string', format: 'date-time' } },
-                    },
-                  ],
-                },
-              }),
-              headers: {
-                Link: {
-                  schema: { type: 'string' },
-                  description: '<…>; rel="next" when more may follow',
-                },
-                'X-Next-Cursor': { schema: { type: 'string' } },
-              },
-            },
-            '400': error('Bad parameter', ['invalid_query']),
-            '503': { ...error('Database unreachable', ['database_unavailable']), headers: RETRY },
-          },
-        },
-      },
-      '/stats': {
-        get: {
-          summary: 'Counters: global ones from PostgreSQL, plus this process’s queues',
-          responses: {
-            '200': json('received = unique_processed + duplicate_dropped + in_flight', {
-              type: 'object',
-              properties: Object.fromEntries(
-                [
-                  'received',
-                  'unique_processed',
-                  'duplicate_dropped',
-                  'rejected',
-                  'failed',
-                  'in_flight',
-                  'uptime',
-                ].map((k) => [k, { type: 'integer' }]),
-              ),
-            }),
-          },
-        },
-      },
-      '/health': {
-        get: { summary: 'Process alive', responses: { '200': json('ok', { type: 'object' }) } },
-      },
-      '/healthz': {
-        get: { summary: 'Process alive', responses: { '200': json('ok', { type: 'object' }) } },
-      },
-      '/readyz': {
-        get: {
-          summary: 'Database reachable and every worker up',
-          responses: {
-            '200': json('ready', { type: 'object' }),
-            '503': json('not ready', { type: 'object' }),
-          },
-        },
-      },
-      '/': page('Live dashboard'),
-      '/dashboard': page('Live dashboard'),
-      '/live': {
-        get: {
-          summary: 'WebSocket (Upgrade: websocket): one /stats snapshot per second, pushed',
-          responses: {
-            '101': { description: 'Switching protocols; JSON text messages follow' },
-            '426': error('Not a WebSocket request', ['upgrade_required']),
-          },
-        },
-      },
-      '/metrics': page('Prometheus metrics', 'text/plain'),
-      '/openapi.json': page('This document', 'application/json'),
-      '/docs': page('Interactive API documentation'),
-    },
-    components: { schemas: { Event: event } },
+    paths,
+    components: { schemas: { Event: convert(DocumentedEventSchema) } },
   }
 }

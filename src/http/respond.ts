@@ -4,6 +4,7 @@
  * write after an await is corked into one syscall.
  */
 import type { HttpResponse } from 'uWebSockets.js'
+import { errorSpec, type ErrorCode } from '../errors.js'
 
 const STATUS: Record<number, string> = {
   200: '200 OK',
@@ -23,6 +24,14 @@ const STATUS: Record<number, string> = {
 
 export type Headers = Record<string, string>
 
+/** What an error answer may carry beyond its code and message. */
+export interface FailExtras {
+  /** Written after the catalogue's own (`Retry-After`). */
+  headers?: Headers
+  /** More fields of the JSON body, after `error` and `message` (e.g. `issues`). */
+  detail?: Record<string, unknown>
+}
+
 /**
  * One request and its answer. `onSettled` runs once: with the status when answered, with null
  * when the client left first.
@@ -30,6 +39,8 @@ export type Headers = Record<string, string>
 export class Exchange {
   private aborted = false
   private answered = false
+  /** Whether the request body was read to its end: see `ErrorSpec.closes`. */
+  private bodyRead = false
 
   constructor(
     readonly res: HttpResponse,
@@ -45,8 +56,8 @@ export class Exchange {
     return this.aborted || this.answered
   }
 
-  json(status: number, body: string, headers: Headers = {}, close = false): void {
-    this.send(status, 'application/json', body, headers, close)
+  json(status: number, body: string, headers: Headers = {}): void {
+    this.send(status, 'application/json', body, headers)
   }
 
   /** Sends a body once; later calls and calls after an abort are ignored. */
@@ -73,8 +84,23 @@ export class Exchange {
     this.onSettled(status)
   }
 
-  /** An error answer: a stable code, a message, never a stack trace. */
-  error(status: number, error: string, message: string, headers?: Headers, close = false): void {
-    this.json(status, JSON.stringify({ error, message }), headers, close)
+  /** Called by the body reader once the last chunk has arrived. */
+  bodyReceived(): void {
+    this.bodyRead = true
+  }
+
+  /**
+   * An error answer: a stable code and a message, never a stack trace. The status, `Retry-After`
+   * and whether the connection closes come from the catalogue (src/errors.ts).
+   */
+  fail(code: ErrorCode, message: string, extras: FailExtras = {}): void {
+    const spec = errorSpec(code)
+    const headers =
+      spec.retryAfter === undefined
+        ? extras.headers
+        : { 'Retry-After': String(spec.retryAfter), ...extras.headers }
+    const close = spec.closes === 'body-unread' ? !this.bodyRead : spec.closes
+    const body = JSON.stringify({ error: code, message, ...extras.detail })
+    this.send(spec.status, 'application/json', body, headers, close)
   }
 }

@@ -1,8 +1,10 @@
 /**
  * Turns a publish body into validated events, all or nothing. Bad input is a value (a
- * `Rejection` with an HTTP status and a stable code), never an exception.
+ * `Rejection` with a stable code from src/errors.ts, which gives its HTTP status), never an
+ * exception.
  */
 import * as v from 'valibot'
+import type { ErrorCode } from '../errors.js'
 import { duplicateKey } from './duplicate-keys.js'
 import { EventSchema, type Event } from './event.js'
 
@@ -18,13 +20,14 @@ export interface Issue {
 /** `events` is how many events the request is refused with; a body that does not parse counts one. */
 export type Rejection =
   | {
-      status: 400
-      error: 'malformed_json' | 'duplicate_key' | 'invalid_body'
+      error: Extract<
+        ErrorCode,
+        'malformed_json' | 'duplicate_key' | 'invalid_body' | 'too_many_events'
+      >
       message: string
-      events: 1
+      events: number
     }
-  | { status: 413; error: 'too_many_events'; message: string; events: number }
-  | { status: 422; error: 'validation'; message: string; events: number; issues: Issue[] }
+  | { error: Extract<ErrorCode, 'validation'>; message: string; events: number; issues: Issue[] }
 
 export type Parsed = { ok: true; events: Event[] } | { ok: false; rejection: Rejection }
 
@@ -53,7 +56,6 @@ export function parsePublishBody(
   const repeated = duplicateKey(text)
   if (repeated !== null) {
     return fail({
-      status: 400,
       error: 'duplicate_key',
       message: `key ${JSON.stringify(repeated)} appears twice in one object; which one is meant is ambiguous`,
       events: 1,
@@ -61,7 +63,6 @@ export function parsePublishBody(
   }
   if (parsed.length > maxEvents) {
     return fail({
-      status: 413,
       error: 'too_many_events',
       message: `a request may carry at most ${maxEvents} events, this one has ${parsed.length}`,
       events: parsed.length,
@@ -79,7 +80,6 @@ function parseDocument(text: string): unknown[] | Rejection {
   }
   return (
     unwrap(document) ?? {
-      status: 400,
       error: 'invalid_body',
       message: 'body must be an event object, an array of events, or {"events": [...]}',
       events: 1,
@@ -105,7 +105,7 @@ function parseLines(text: string, lines: number[]): unknown[] | Rejection {
 }
 
 function malformed(reason: string): Rejection {
-  return { status: 400, error: 'malformed_json', message: `malformed JSON: ${reason}`, events: 1 }
+  return { error: 'malformed_json', message: `malformed JSON: ${reason}`, events: 1 }
 }
 
 function unwrap(document: unknown): unknown[] | null {
@@ -138,7 +138,6 @@ function validate(items: unknown[], lines: number[] | null): Parsed {
   }
   if (rejected === 0) return { ok: true, events }
   return fail({
-    status: 422,
     error: 'validation',
     message: `${rejected} of ${items.length} events are invalid; none was accepted`,
     events: items.length,

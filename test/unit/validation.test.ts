@@ -1,4 +1,5 @@
 import t from 'tap'
+import { ERRORS } from '../../src/errors.js'
 import { parsePublishBody } from '../../src/ingest/request.js'
 import { duplicateKey } from '../../src/ingest/duplicate-keys.js'
 import { timestampProblem } from '../../src/ingest/event.js'
@@ -17,7 +18,7 @@ const valid = {
 const rejection = (body: unknown, max = 100) => {
   const parsed = parsePublishBody(enc(body), max)
   if (parsed.ok) throw new Error('expected a rejection')
-  return parsed.rejection
+  return { ...parsed.rejection, status: ERRORS[parsed.rejection.error].status }
 }
 
 t.test('a single event, a bare array and {"events": [...]} are all accepted', async (t) => {
@@ -38,14 +39,15 @@ t.test('a missing event_id is rejected with 422 naming the field', async (t) => 
   const { event_id: _e, ...missing } = valid
   const r = rejection(missing)
   t.equal(r.status, 422)
-  if (r.status === 422) t.same(r.issues, [{ index: 0, path: 'event_id', message: 'is required' }])
+  if (r.error === 'validation')
+    t.same(r.issues, [{ index: 0, path: 'event_id', message: 'is required' }])
 })
 
 t.test('one invalid event rejects the whole batch and reports its index', async (t) => {
   const r = rejection([valid, { ...valid, topic: '' }, valid])
   t.equal(r.status, 422)
   t.equal(r.events, 3)
-  if (r.status === 422) t.equal(r.issues[0]?.index, 1)
+  if (r.error === 'validation') t.equal(r.issues[0]?.index, 1)
 })
 
 t.test('wrong types, empty and overlong strings are each rejected', async (t) => {
@@ -62,7 +64,7 @@ t.test('wrong types, empty and overlong strings are each rejected', async (t) =>
   for (const [field, value] of cases) {
     const r = rejection({ ...valid, [field]: value })
     t.equal(r.status, 422, `${field}=${JSON.stringify(value)?.slice(0, 20)}`)
-    if (r.status === 422) t.equal(r.issues[0]?.path, field)
+    if (r.error === 'validation') t.equal(r.issues[0]?.path, field)
   }
   t.ok(parsePublishBody(enc({ ...valid, topic: 'x'.repeat(255) }), 100).ok, '255 chars is fine')
 })
@@ -120,7 +122,7 @@ t.test('malformed JSON, invalid UTF-8 and bodies that are not events are 400', a
   t.equal(rejection('').status, 400)
   const invalidUtf8 = new Uint8Array([0x7b, 0xff, 0x7d])
   const parsed = parsePublishBody(invalidUtf8, 100)
-  t.equal(parsed.ok ? 0 : parsed.rejection.status, 400)
+  t.equal(parsed.ok ? 0 : ERRORS[parsed.rejection.error].status, 400)
   t.equal(rejection('42').status, 400)
   t.equal(rejection({ events: 'nope' }).status, 400)
 })
@@ -136,7 +138,7 @@ t.test('a hostile batch gets a bounded list of issues', async (t) => {
     Array.from({ length: 500 }, () => ({})),
     1000,
   )
-  if (r.status === 422) t.equal(r.issues.length, 100)
+  if (r.error === 'validation') t.equal(r.issues.length, 100)
   t.equal(r.events, 500)
 })
 

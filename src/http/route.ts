@@ -1,0 +1,103 @@
+/**
+ * What a route is. The table of routes (routes.ts) gives each one its policy columns (method,
+ * path, metrics label, auth rule, behaviour while closing); the route groups (routes/*.ts) give
+ * each one its endpoint (handler, the error codes it answers, its OpenAPI operation). The
+ * dispatcher (server.ts) applies the policies before any handler runs.
+ */
+import type { HttpRequest, HttpResponse, us_socket_context_t } from 'uWebSockets.js'
+import type { AckMode } from '../config.js'
+import type { ErrorCode } from '../errors.js'
+import type { PublishResult } from '../ingest/ingestor.js'
+import type { BodyFormat } from '../ingest/request.js'
+import type { Logger } from '../log.js'
+import type { EventsPage, EventsQuery } from '../read-model.js'
+import type { Stats } from '../stats/stats.js'
+import type { BodyLimits } from './body.js'
+import type { StaticFile } from './docs.js'
+import type { Exchange } from './respond.js'
+
+export interface Readiness {
+  ready: boolean
+  checks: Record<string, boolean>
+}
+
+/** Everything behind the edge, wired in app.ts: the edge knows nothing of shards or SQL. */
+export interface Services {
+  /** True while the queues are full: a publish is refused before its body is read. */
+  full(): boolean
+  publish(body: Uint8Array, format: BodyFormat, ack: AckMode): Promise<PublishResult>
+  events(query: EventsQuery): Promise<EventsPage>
+  stats(): Promise<Stats>
+  ready(): Promise<Readiness>
+}
+
+/** What the edge reports and serves for Prometheus (src/stats/metrics.ts). */
+export interface HttpMetrics {
+  readonly contentType: string
+  response(route: string, status: number | null, seconds: number): void
+  text(): Promise<string>
+}
+
+/** The server's settings that handlers read. */
+export interface HandlerOptions extends BodyLimits {
+  ackMode: AckMode
+  metrics: HttpMetrics
+  log: Logger
+}
+
+/** What a handler is given besides its request. */
+export interface RouteContext {
+  readonly services: Services
+  readonly options: HandlerOptions
+  /** True once shutdown began: routes that serve while closing may say so. */
+  readonly closing: boolean
+  /** The API document, serialised once. */
+  readonly openapi: string
+  /** `/docs` and its assets, by path. */
+  readonly docs: ReadonlyMap<string, StaticFile>
+}
+
+/** An OpenAPI operation, without its error answers: those are derived (openapi.ts). */
+export type Operation = { summary: string; responses: Record<string, unknown> } & Record<
+  string,
+  unknown
+>
+
+/** Who may call a route: `publish` needs a token when AUTH_TOKENS is set, `read` only with AUTH_READ too. */
+export type Auth = 'publish' | 'read' | 'open'
+
+/** While the server closes: `refuse` answers 503 `shutting_down` and closes the connection. */
+export type WhileClosing = 'refuse' | 'serve'
+
+interface Endpoint {
+  /** The codes the handler itself answers with; the policies add theirs. */
+  errors: readonly ErrorCode[]
+  /** Null for paths outside the API (the assets of `/docs`). */
+  openapi: Operation | null
+}
+
+/** An endpoint answered over HTTP, through an `Exchange`. */
+export interface HttpEndpoint extends Endpoint {
+  handle(ex: Exchange, req: HttpRequest, context: RouteContext): void
+}
+
+/** An endpoint that upgrades an admitted request to a WebSocket. */
+export interface SocketEndpoint extends Endpoint {
+  upgrade(res: HttpResponse, req: HttpRequest, context: us_socket_context_t): void
+}
+
+export interface Policy {
+  method: 'GET' | 'POST'
+  /** Exact, or ending in `/*` for everything below (uWebSockets.js patterns). */
+  path: string
+  /** The metrics label: a fixed name, never the raw URL (unbounded label values). */
+  label: string
+  auth: Auth
+  whileClosing: WhileClosing
+}
+
+export type HttpRoute = Policy & HttpEndpoint
+export type SocketRoute = Policy & SocketEndpoint
+export type Route = HttpRoute | SocketRoute
+
+export const isSocket = (route: Route): route is SocketRoute => 'upgrade' in route

@@ -1,0 +1,46 @@
+/**
+ * Every route the server answers, with its policies in columns. Registration, the 405 answers,
+ * the API document's paths and the policies the dispatcher applies (auth, closing) all derive
+ * from this one list; the endpoints (handler, error codes, OpenAPI operation) are in routes/.
+ */
+import type { Route } from './route.js'
+import { live } from './routes/live.js'
+import { health, metrics, readyz } from './routes/operations.js'
+import { dashboard, docsAssets, docsPage, openapi } from './routes/pages.js'
+import { publish, publishBatch } from './routes/publish.js'
+import { events, stats } from './routes/read.js'
+
+// prettier-ignore
+export const ROUTES: readonly Route[] = [
+  { method: 'POST', path: '/publish',       label: 'publish',   auth: 'publish', whileClosing: 'refuse', ...publish },
+  { method: 'POST', path: '/publish/batch', label: 'publish',   auth: 'publish', whileClosing: 'refuse', ...publishBatch },
+  { method: 'GET',  path: '/events',        label: 'events',    auth: 'read',    whileClosing: 'refuse', ...events },
+  { method: 'GET',  path: '/stats',         label: 'stats',     auth: 'read',    whileClosing: 'refuse', ...stats },
+  // orchestrators keep probing while the server drains
+  { method: 'GET',  path: '/health',        label: 'health',    auth: 'open',    whileClosing: 'serve',  ...health },
+  { method: 'GET',  path: '/healthz',       label: 'health',    auth: 'open',    whileClosing: 'serve',  ...health },
+  { method: 'GET',  path: '/readyz',        label: 'readyz',    auth: 'open',    whileClosing: 'serve',  ...readyz },
+  { method: 'GET',  path: '/',              label: 'dashboard', auth: 'open',    whileClosing: 'refuse', ...dashboard },
+  { method: 'GET',  path: '/dashboard',     label: 'dashboard', auth: 'open',    whileClosing: 'refuse', ...dashboard },
+  { method: 'GET',  path: '/live',          label: 'live',      auth: 'read',    whileClosing: 'refuse', ...live },
+  { method: 'GET',  path: '/metrics',       label: 'metrics',   auth: 'read',    whileClosing: 'refuse', ...metrics },
+  { method: 'GET',  path: '/openapi.json',  label: 'openapi',   auth: 'open',    whileClosing: 'refuse', ...openapi },
+  { method: 'GET',  path: '/docs',          label: 'docs',      auth: 'open',    whileClosing: 'refuse', ...docsPage },
+  { method: 'GET',  path: '/docs/*',        label: 'docs',      auth: 'open',    whileClosing: 'refuse', ...docsAssets },
+]
+
+/**
+ * The `Allow` header for each path, for 405 answers. A pattern (`/docs/*`) names no resource of
+ * its own, so a path under it with another method is simply not found.
+ */
+export const ALLOWED: ReadonlyMap<string, string> = allowed(ROUTES)
+
+function allowed(routes: readonly Route[]): Map<string, string> {
+  const methods = new Map<string, string>()
+  for (const { path, method } of routes) {
+    if (path.endsWith('*')) continue
+    const known = methods.get(path)
+    methods.set(path, known === undefined ? method : `${known}, ${method}`)
+  }
+  return methods
+}

@@ -1,0 +1,98 @@
+/** `GET /events` and `GET /stats`: what the store holds, read from PostgreSQL. */
+import type { HttpRequest } from 'uWebSockets.js'
+import type { EventsPage } from '../../read-model.js'
+import { databaseUnavailable } from '../failures.js'
+import { EVENT_REF, json, parameters } from '../openapi.js'
+import { EventsQuerySchema, parseQuery } from '../query.js'
+import type { Exchange } from '../respond.js'
+import type { HttpEndpoint, RouteContext } from '../route.js'
+
+export const events: HttpEndpoint = {
+  handle(ex: Exchange, req: HttpRequest, { services, options }: RouteContext): void {
+    const query = parseQuery(EventsQuerySchema, req.getQuery() ?? '')
+    if (!query.ok) {
+      ex.fail('invalid_query', query.message)
+      return
+    }
+    const { topic, limit, after } = query.value
+    services.events({ topic: topic ?? null, limit, after }).then(
+      (page) => ex.json(200, page.json, nextPage(page, topic, limit)),
+      (error: unknown) => databaseUnavailable(ex, options.log, error),
+    )
+  },
+  errors: ['invalid_query', 'database_unavailable'],
+  openapi: {
+    summary: 'Stored events in ingestion order, a page at a time',
+    parameters: parameters(EventsQuerySchema, {
+      topic: 'Only this topic (default: all)',
+      limit: 'Page size, 1-10000 (default 1000)',
+      after: 'Cursor: X-Next-Cursor of the previous page',
+    }),
+    responses: {
+      '200': {
+        ...json('A bare array; exactly [] when nothing matches', {
+          type: 'array',
+          items: {
+            allOf: [
+              EVENT_REF,
+              {
+                type: 'object',
+                properties: { received_at: { type: 'string', format: 'date-time' } },
+              },
+            ],
+          },
+        }),
+        headers: {
+          Link: {
+            schema: { type: 'string' },
+            description: '<…>; rel="next" when more may follow',
+          },
+          'X-Next-Cursor': { schema: { type: 'string' } },
+        },
+      },
+    },
+  },
+}
+
+/** A full page may have a next one: its link and cursor. */
+function nextPage(
+  page: EventsPage,
+  topic: string | undefined,
+  limit: number,
+): Record<string, string> {
+  if (page.count < limit || page.lastSeq === null) return {}
+  const next = new URLSearchParams()
+  if (topic !== undefined) next.set('topic', topic)
+  next.set('limit', String(limit))
+  next.set('after', String(page.lastSeq))
+  return { Link: `</events?${next.toString()}>; rel="next"`, 'X-Next-Cursor': String(page.lastSeq) }
+}
+
+export const stats: HttpEndpoint = {
+  handle(ex: Exchange, _req: HttpRequest, { services, options }: RouteContext): void {
+    services.stats().then(
+      (stats) => ex.json(200, JSON.stringify(stats)),
+      (error: unknown) => databaseUnavailable(ex, options.log, error),
+    )
+  },
+  errors: ['database_unavailable'],
+  openapi: {
+    summary: 'Counters: global ones from PostgreSQL, plus this process’s queues',
+    responses: {
+      '200': json('received = unique_processed + duplicate_dropped + in_flight', {
+        type: 'object',
+        properties: Object.fromEntries(
+          [
+            'received',
+            'unique_processed',
+            'duplicate_dropped',
+            'rejected',
+            'failed',
+            'in_flight',
+            'uptime',
+          ].map((k) => [k, { type: 'integer' }]),
+        ),
+      }),
+    },
+  },
+}

@@ -1,0 +1,231 @@
+/**
+ * The dispatcher, in process: a real uWebSockets.js server on a free port with fake services
+ * behind it (no database). Requests go over raw keep-alive connections, so a connection opened
+ * before shutdown can still ask after it began, and its closing is observable.
+ */
+import net from 'node:net'
+import pino from 'pino'
+import t, { type Test } from 'tap'
+import { Tokens } from '../../src/http/auth.js'
+import type { Services } from '../../src/http/route.js'
+import { HttpServer } from '../../src/http/server.js'
+import type { Stats } from '../../src/stats/stats.js'
+import { loadUws } from '../../src/uws.js'
+
+interface Answer {
+  status: number
+  headers: Map<string, string>
+  body: string
+}
+
+/** One keep-alive connection; answers are read by their Content-Length. */
+class Connection {
+  private buffer = ''
+  private waiting: (() => void) | null = null
+  closed = false
+
+  private constructor(private readonly socket: net.Socket) {
+    socket.setEncoding('latin1')
+    socket.on('data', (chunk: string) => {
+      this.buffer += chunk
+      this.waiting?.()
+    })
+    socket.on('close', () => {
+      this.closed = true
+      this.waiting?.()
+    })
+  }
+
+  static open(port: number): Promise<Connection> {
+    return new Promise((resolve, reject) => {
+      const socket = net.connect(port, '127.0.0.1', () => resolve(new Connection(socket)))
+      socket.once('error', reject)
+    })
+  }
+
+  async request(method: string, path: string, headers: Record<string, string> = {}) {
+    const body = method === 'POST' ? '[]' : ''
+    const lines = [`${method} ${path} HTTP/1.1`, 'Host: test', `Content-Length: ${body.length}`]
+    for (const [key, value] of Object.entries(headers)) lines.push(`${key}: ${value}`)
+    this.socket.write(`${lines.join('\r\n')}\r\n\r\n${body}`)
+    return this.answer()
+  }
+
+  async answer(): Promise<Answer> {
+    for (;;) {
+      const end = this.buffer.indexOf('\r\n\r\n')
+      if (end >= 0) {
+        const [statusLine, ...fields] = this.buffer.slice(0, end).split('\r\n')
+        const headers = new Map(
+          fields.map((f) => [
+            f.slice(0, f.indexOf(':')).toLowerCase(),
+            f.slice(f.indexOf(':') + 2),
+          ]),
+        )
+        const length = Number(headers.get('content-length') ?? 0)
+        if (this.buffer.length >= end + 4 + length) {
+          const body = this.buffer.slice(end + 4, end + 4 + length)
+          this.buffer = this.buffer.slice(end + 4 + length)
+          return { status: Number(statusLine!.split(' ')[1]), headers, body }
+        }
+      }
+      if (this.closed) throw new Error('connection closed before a whole answer')
+      await new Promise<void>((resolve) => (this.waiting = resolve))
+    }
+  }
+
+  /** Resolves once the server has closed the connection. */
+  async closedByServer(): Promise<boolean> {
+    while (!this.closed) await new Promise<void>((resolve) => (this.waiting = resolve))
+    return true
+  }
+
+  destroy(): void {
+    this.socket.destroy()
+  }
+}
+
+const STATS = { topics: [], topic_counts: {}, shards: [] } as unknown as Stats
+
+/** Counts calls to the services; `publish` waits until `release()`. */
+function fakeServices() {
+  const calls = { publish: 0, stats: 0 }
+  let release = () => {}
+  let published = () => {}
+  const publishing = new Promise<void>((resolve) => (published = resolve))
+  const services: Services = {
+    full: () => false,
+    publish: () => {
+      calls.publish++
+      published()
+      return new Promise((resolve) => {
+        release = () => resolve({ kind: 'queued', accepted: 0 })
+      })
+    },
+    events: () => Promise.resolve({ json: '[]', count: 0, lastSeq: null }),
+    stats: () => {
+      calls.stats++
+      return Promise.resolve(STATS)
+    },
+    ready: () => Promise.resolve({ ready: true, checks: {} }),
+  }
+  return { services, calls, publishing, release: () => release() }
+}
+
+async function start(t: Test, services: Services, tokens: string[] = []) {
+  const server = new HttpServer(loadUws(), services, {
+    host: '127.0.0.1',
+    port: 0,
+    bodyLimitBytes: 1024,
+    bodyTimeoutMs: 10_000,
+    ackMode: 'async',
+    tokens: new Tokens(tokens),
+    authRead: true,
+    metrics: {
+      contentType: 'text/plain; version=0.0.4',
+      response: () => {},
+      text: () => Promise.resolve('up 1\n'),
+    },
+    version: '0.0.0-test',
+    log: pino({ enabled: false }),
+  })
+  const port = await server.listen()
+  const connections: Connection[] = []
+  const connect = async () => {
+    const connection = await Connection.open(port)
+    connections.push(connection)
+    return connection
+  }
+  t.teardown(async () => {
+    await server.close()
+    for (const connection of connections) connection.destroy()
+  })
+  return { server, connect }
+}
+
+t.test(
+  'while the server closes, /metrics, /docs and /openapi.json refuse like the API',
+  async (t) => {
+    const fake = fakeServices()
+    const { server, connect } = await start(t, fake.services)
+    const paths = ['/metrics', '/docs', '/docs/init.js', '/openapi.json', '/stats', '/dashboard']
+    const connections = await Promise.all(paths.map(connect))
+    const pending = await connect()
+    const answered = pending.request('POST', '/publish')
+    await fake.publishing
+    const closed = server.close()
+
+    for (const [i, path] of paths.entries()) {
+      const answer = await connections[i]!.request('GET', path)
+      t.equal(answer.status, 503, `GET ${path}`)
+      t.equal(answer.body, '{"error":"shutting_down","message":"the server is shutting down"}')
+      t.equal(answer.headers.get('retry-after'), '1')
+      t.equal(answer.headers.get('connection'), 'close')
+      t.ok(await connections[i]!.closedByServer(), 'and closes the connection')
+    }
+
+    fake.release()
+    t.equal((await answered).status, 202, 'the request accepted before still gets its answer')
+    await closed
+  },
+)
+
+t.test(
+  'while the server closes, health checks answer and /readyz says it is closing',
+  async (t) => {
+    const fake = fakeServices()
+    const { server, connect } = await start(t, fake.services)
+    const probe = await connect()
+    const pending = await connect()
+    const answered = pending.request('POST', '/publish')
+    await fake.publishing
+    const closed = server.close()
+
+    t.equal((await probe.request('GET', '/health')).status, 200)
+    t.equal((await probe.request('GET', '/healthz')).status, 200)
+    const ready = await probe.request('GET', '/readyz')
+    t.equal(ready.status, 503)
+    t.same(JSON.parse(ready.body), { status: 'closing', checks: {} })
+    t.equal(ready.headers.get('retry-after'), '1')
+    t.equal(probe.closed, false, 'probes keep their connection')
+
+    fake.release()
+    await answered
+    await closed
+  },
+)
+
+t.test('a request without a valid token is refused before its handler runs', async (t) => {
+  const fake = fakeServices()
+  const { connect } = await start(t, fake.services, ['secret-token'])
+  const client = await connect()
+  const refused = await client.request('GET', '/stats')
+  t.equal(refused.status, 401)
+  t.equal(refused.headers.get('www-authenticate'), 'Bearer')
+  t.equal(fake.calls.stats, 0, 'the handler never ran')
+  t.equal((await client.request('POST', '/publish')).status, 401)
+  t.equal(fake.calls.publish, 0)
+  const allowed = await client.request('GET', '/stats', { Authorization: 'Bearer secret-token' })
+  t.equal(allowed.status, 200)
+  t.equal(fake.calls.stats, 1)
+  t.equal((await client.request('GET', '/health')).status, 200, 'health checks stay open')
+})
+
+t.test(
+  'paths off the table get 404, other methods 405 with Allow, a plain GET /live 426',
+  async (t) => {
+    const { connect } = await start(t, fakeServices().services)
+    const client = await connect()
+    const missing = await client.request('GET', '/nowhere')
+    t.equal(missing.status, 404)
+    t.same(JSON.parse(missing.body), { error: 'not_found', message: 'no route for GET /nowhere' })
+    const wrong = await client.request('DELETE', '/events')
+    t.equal(wrong.status, 405)
+    t.equal(wrong.headers.get('allow'), 'GET')
+    t.equal((await client.request('GET', '/publish')).headers.get('allow'), 'POST')
+    t.equal((await client.request('POST', '/docs/init.js')).status, 404)
+    const plain = await client.request('GET', '/live', { Authorization: 'Bearer x' })
+    t.equal(plain.status, 426)
+    t.equal(plain.headers.get('upgrade'), 'websocket')
+  },
+)
