@@ -1,6 +1,10 @@
-/** What a publish body is (media type, content coding), decoded in-process: no server, no DB. */
+/**
+ * What a publish body is (media type, content coding), decoded in-process: no server, no DB.
+ * A refusal carries its error code; the status comes from the error catalogue.
+ */
 import { gzipSync } from 'node:zlib'
 import t from 'tap'
+import { ERRORS } from '../../src/errors.js'
 import { bodyFormat, decodeBody, type Refusal } from '../../src/http/encoding.js'
 
 const decode = (body: Uint8Array, coding: string, limitBytes = 1024 * 1024) =>
@@ -18,9 +22,10 @@ t.test('JSON is the default; +json and the NDJSON spellings are recognised', asy
 })
 
 t.test('any other media type is refused with 415, naming what was sent', async (t) => {
+  t.equal(ERRORS.unsupported_media_type.status, 415)
   for (const type of ['text/plain', 'application/jsonp', 'application/json-seq', 'multipart/x']) {
     const refused = bodyFormat(type)
-    t.match(refused, { status: 415, error: 'unsupported_media_type' }, type)
+    t.match(refused, { error: 'unsupported_media_type' }, type)
     if (typeof refused !== 'string') t.match(refused.message, type)
   }
 })
@@ -43,11 +48,11 @@ t.test('gzip and x-gzip bodies are inflated', async (t) => {
 t.test(
   'a gzip bomb is refused with 413 by its inflated size, not its compressed one',
   async (t) => {
+    t.equal(ERRORS.body_too_large.status, 413)
     const limitBytes = 64 * 1024
     const bomb = gzipSync(Buffer.alloc(16 * 1024 * 1024, ' '))
     t.ok(bomb.length < limitBytes, `${bomb.length} bytes compressed, under the limit`)
     t.match(await decode(bomb, 'gzip', limitBytes), {
-      status: 413,
       error: 'body_too_large',
       message: `decompressed body exceeds ${limitBytes} bytes`,
     })
@@ -60,22 +65,20 @@ t.test(
 )
 
 t.test('a corrupt or truncated gzip body is 400 malformed_gzip', async (t) => {
+  t.equal(ERRORS.malformed_gzip.status, 400)
   const whole = gzipSync('[{"topic":"a"}]')
   for (const [name, body] of [
     ['a header and garbage', new Uint8Array([0x1f, 0x8b, 1, 2, 3])],
     ['not gzip at all', bytes('{"topic":"a"}')],
     ['cut short', whole.subarray(0, whole.length - 6)],
   ] as const) {
-    t.match(await decode(body, 'gzip'), { status: 400, error: 'malformed_gzip' }, name)
+    t.match(await decode(body, 'gzip'), { error: 'malformed_gzip' }, name)
   }
 })
 
 t.test('any other content coding is 415', async (t) => {
+  t.equal(ERRORS.unsupported_encoding.status, 415)
   for (const coding of ['br', 'deflate', 'gzip, br']) {
-    t.match(
-      await decode(bytes('{}'), coding),
-      { status: 415, error: 'unsupported_encoding' },
-      coding,
-    )
+    t.match(await decode(bytes('{}'), coding), { error: 'unsupported_encoding' }, coding)
   }
 })
