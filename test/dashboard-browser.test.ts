@@ -170,10 +170,14 @@ t.test(
     await mkdir(path.dirname(SCREENSHOT), { recursive: true })
     await page.screenshot({ path: SCREENSHOT, fullPage: true })
 
+    // every publish is answered, so nothing is in flight: wait for the page's first snapshot
+    // taken since (one taken during the last commit already shows the same `received`)
     const expected = await stats(url)
-    await page
-      .locator('#received', { hasText: new RegExp(`^${expected.received.toLocaleString('en')}$`) })
-      .waitFor()
+    const shows = (id: string, n: number) =>
+      page.locator(`#${id}`, { hasText: new RegExp(`^${n.toLocaleString('en')}$`) }).waitFor()
+    await shows('received', expected.received)
+    await shows('unique', expected.unique_processed)
+    await shows('duplicates', expected.duplicate_dropped)
     const last = await read(page)
     t.equal(last.received, sent.length, 'every accepted event is counted')
     t.equal(last.unique, expected.unique_processed)
