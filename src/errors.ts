@@ -5,7 +5,7 @@
  */
 export class AggregatorError extends Error {
   constructor(
-    readonly code: `ERR_AGG_${string}`,
+    readonly code: InternalCode,
     message: string,
     options?: ErrorOptions,
   ) {
@@ -13,6 +13,27 @@ export class AggregatorError extends Error {
     this.name = new.target.name
   }
 }
+
+/**
+ * Every internal code, with what it means: these reach logs and exit messages, never an HTTP
+ * answer (which carries a public code from `ERRORS` instead). docs/errors.md lists them.
+ */
+export const INTERNAL_ERRORS = {
+  ERR_AGG_CONFIG: 'The environment holds an invalid setting; the process exits 2 naming each.',
+  ERR_AGG_LISTEN: 'The HTTP port could not be bound (in use, or not allowed).',
+  ERR_AGG_DATA_DIR_IN_USE: 'Another running aggregator holds DATA_DIR (its `aggregator.pid`).',
+  ERR_AGG_DATA_DIR_TOO_DEEP: "DATA_DIR is too long a path for the embedded server's unix socket.",
+  ERR_AGG_EMBEDDED_START: 'The embedded PostgreSQL exited or did not become ready at start-up.',
+  ERR_AGG_EMBEDDED_ORPHAN:
+    'A PostgreSQL left running by an earlier aggregator on DATA_DIR did not stop when asked.',
+  ERR_AGG_UNKNOWN_STORE: 'STORE names no store implementation.',
+  ERR_AGG_DASHBOARD_NOT_BUILT: 'The dashboard bundle is missing from dist/: run `npm run build`.',
+  ERR_AGG_ATTEMPT_TIMEOUT: 'One flush attempt exceeded DB_TIMEOUT_MS; it is retried.',
+  ERR_AGG_BATCH_FAILED:
+    'A batch failed after its retries; its requests get `store_unavailable` (the cause is logged).',
+} as const
+
+export type InternalCode = keyof typeof INTERNAL_ERRORS
 
 /** How an answer with one code is made; `ERRORS` holds one per code. */
 export interface ErrorSpec {

@@ -15,6 +15,7 @@ import fs from 'node:fs/promises'
 import path from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { promisify } from 'node:util'
+import { AggregatorError } from '../errors.js'
 import type { Logger } from '../log.js'
 import type { DbTarget } from './target.js'
 
@@ -34,7 +35,10 @@ export async function startEmbedded(dataDir: string, log: Logger): Promise<Embed
   const dir = path.join(dataDir, 'db')
   const socketPath = path.join(dir, `.s.PGSQL.${PORT}`)
   if (Buffer.byteLength(socketPath) > MAX_SOCKET_PATH) {
-    throw new Error(`DATA_DIR is too deep for a unix socket (${socketPath}); choose a shorter path`)
+    throw new AggregatorError(
+      'ERR_AGG_DATA_DIR_TOO_DEEP',
+      `DATA_DIR is too deep for a unix socket (${socketPath}); choose a shorter path`,
+    )
   }
   await fs.mkdir(dataDir, { recursive: true })
   const opened = await openToPostgresUser(dataDir)
@@ -121,7 +125,10 @@ async function startServer(dir: string, logFile: string): Promise<ChildProcess> 
   const exited = new Promise<never>((_, reject) =>
     child.once('exit', (code, signal) =>
       reject(
-        new Error(`embedded PostgreSQL exited (${code ?? signal}) during start-up; see ${logFile}`),
+        new AggregatorError(
+          'ERR_AGG_EMBEDDED_START',
+          `embedded PostgreSQL exited (${code ?? signal}) during start-up; see ${logFile}`,
+        ),
       ),
     ),
   )
@@ -137,7 +144,10 @@ async function waitUntilReady(dir: string): Promise<void> {
     if (status.split('\n')[7]?.trim() === 'ready') return
     await sleep(50)
   }
-  throw new Error('embedded PostgreSQL did not become ready within 60 s')
+  throw new AggregatorError(
+    'ERR_AGG_EMBEDDED_START',
+    'embedded PostgreSQL did not become ready within 60 s',
+  )
 }
 
 function stopServer(child: ChildProcess): Promise<void> {
@@ -204,7 +214,10 @@ async function claimDataDir(dataDir: string): Promise<() => Promise<void>> {
   const file = path.join(dataDir, 'aggregator.pid')
   const owner = await readPid(file)
   if (owner !== null && owner !== process.pid && isAlive(owner)) {
-    throw new Error(`DATA_DIR ${dataDir} is in use by another aggregator (pid ${owner})`)
+    throw new AggregatorError(
+      'ERR_AGG_DATA_DIR_IN_USE',
+      `DATA_DIR ${dataDir} is in use by another aggregator (pid ${owner})`,
+    )
   }
   await fs.writeFile(file, `${process.pid}\n`)
   return () => fs.rm(file, { force: true })
@@ -219,7 +232,12 @@ async function stopOrphan(dir: string, log: Logger): Promise<void> {
   )
   process.kill(pid, 'SIGINT')
   for (let waited = 0; isAlive(pid); waited += 50) {
-    if (waited > 30_000) throw new Error(`PostgreSQL pid ${pid} did not stop; stop it by hand`)
+    if (waited > 30_000) {
+      throw new AggregatorError(
+        'ERR_AGG_EMBEDDED_ORPHAN',
+        `PostgreSQL pid ${pid} did not stop; stop it by hand`,
+      )
+    }
     await sleep(50)
   }
 }

@@ -14,6 +14,7 @@ import type {
   us_listen_socket,
   us_socket_context_t,
 } from 'uWebSockets.js'
+import { AggregatorError } from '../errors.js'
 import type { Uws } from '../uws.js'
 import { docsFiles } from './docs.js'
 import { openApiDocument } from './openapi.js'
@@ -73,7 +74,7 @@ export class HttpServer implements RouteContext {
     return new Promise((resolve, reject) => {
       this.app.listen(host, port, (socket) => {
         if (socket === false) {
-          reject(new Error(`cannot listen on ${host}:${port}`))
+          reject(new AggregatorError('ERR_AGG_LISTEN', `cannot listen on ${host}:${port}`))
           return
         }
         this.listenSocket = socket

@@ -7,7 +7,13 @@ import { readdir, readFile } from 'node:fs/promises'
 import path from 'node:path'
 import t from 'tap'
 import { ROOT } from '../../scripts/generated-docs.js'
-import { ERROR_CODES, ERRORS, errorSpec } from '../../src/errors.js'
+import {
+  AggregatorError,
+  ERROR_CODES,
+  ERRORS,
+  errorSpec,
+  INTERNAL_ERRORS,
+} from '../../src/errors.js'
 
 /** Codes answered in the source: `ex.fail('code', …)`, and `error: 'code'` in refusal values. */
 async function emittedCodes(): Promise<Set<string>> {
@@ -64,4 +70,31 @@ t.test('every 503 tells the client when to retry, and no other code does', async
     const { status, retryAfter } = errorSpec(code)
     t.equal(retryAfter !== undefined, status === 503, `${code} (${status})`)
   }
+})
+
+t.test('internal errors are raised with exactly the catalogued ERR_AGG_ codes', async (t) => {
+  const raised = new Set<string>()
+  for (const dir of ['src', 'workers']) {
+    const root = path.join(ROOT, dir)
+    const files = (await readdir(root, { recursive: true })).filter(
+      (f) => f.endsWith('.ts') && f !== 'errors.ts',
+    )
+    for (const file of files) {
+      const text = await readFile(path.join(root, file), 'utf8')
+      for (const match of text.matchAll(/'(ERR_AGG_[A-Z_]+)'/g)) raised.add(match[1]!)
+    }
+  }
+  t.same([...raised].sort(), Object.keys(INTERNAL_ERRORS).sort())
+  const docs = await readFile(path.join(ROOT, 'docs/errors.md'), 'utf8')
+  const listed = [...docs.matchAll(/^\| `(ERR_AGG_[A-Z_]+)` /gm)].map((m) => m[1])
+  t.same(listed, Object.keys(INTERNAL_ERRORS), 'docs/errors.md lists them in order')
+})
+
+t.test('an internal error carries its code and its class name', async (t) => {
+  class Example extends AggregatorError {}
+  const error = new Example('ERR_AGG_LISTEN', 'cannot listen', { cause: 'x' })
+  t.equal(error.code, 'ERR_AGG_LISTEN')
+  t.equal(error.name, 'Example')
+  t.equal(error.cause, 'x')
+  t.ok(error instanceof Error)
 })
