@@ -6,7 +6,7 @@
  *                                        │ events split by hash(topic, event_id)
  *                                        ▼
  *                  Shard 0 … Shard N-1   (main-thread queue, group commit)
- *                                        │ COPY rows as one string
+ *                                        │ one UTF-8 buffer of store rows per batch
  *                                        ▼
  *                  worker thread per shard ─▶ PostgreSQL: COPY staging → merge → counters
  */
