@@ -7,7 +7,7 @@
  * docs/performance.md from it.
  */
 import { once } from 'node:events'
-import { mkdir, writeFile } from 'node:fs/promises'
+import { mkdir, rm, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -112,7 +112,12 @@ export async function bench(options: BenchOptions): Promise<BenchReport> {
         shards,
         nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${dir}`],
       })
-      profile = await summariseProfiles(dir)
+      try {
+        profile = await summariseProfiles(dir)
+      } finally {
+        // the raw profiles are large and summarised above: nothing to keep
+        await rm(dir, { recursive: true, force: true })
+      }
     }
   } finally {
     await pg.stop()
