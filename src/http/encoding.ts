@@ -5,7 +5,7 @@
  */
 import { gunzip } from 'node:zlib'
 import type { ErrorCode } from '../errors.js'
-import type { BodyFormat } from '../ingest/request.js'
+import { FORMATS, type BodyFormat } from '../ingest/formats.js'
 
 export interface Refusal {
   error: Extract<
@@ -15,16 +15,17 @@ export interface Refusal {
   message: string
 }
 
-const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i
-const NDJSON_TYPE = /^application\/(?:x-ndjson|jsonl|x-jsonlines)\s*(?:;|$)/i
+const NAMES = Object.keys(FORMATS) as BodyFormat[]
+const ACCEPTED = NAMES.map((name) => FORMATS[name].mediaType).join(' or ')
 
-/** A missing content type is read as JSON, as the older clients send it. */
+/** A missing content type is read as the first format (JSON), as the older clients send it. */
 export function bodyFormat(contentType: string): BodyFormat | Refusal {
-  if (contentType === '' || JSON_TYPE.test(contentType)) return 'json'
-  if (NDJSON_TYPE.test(contentType)) return 'ndjson'
+  if (contentType === '') return NAMES[0]!
+  const format = NAMES.find((name) => FORMATS[name].matches.test(contentType))
+  if (format !== undefined) return format
   return {
     error: 'unsupported_media_type',
-    message: `Content-Type must be application/json or application/x-ndjson, not ${contentType}`,
+    message: `Content-Type must be ${ACCEPTED}, not ${contentType}`,
   }
 }
 

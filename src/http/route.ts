@@ -8,7 +8,7 @@ import type { HttpRequest, HttpResponse, us_socket_context_t } from 'uWebSockets
 import type { AckMode } from '../config.js'
 import type { ErrorCode } from '../errors.js'
 import type { PublishResult } from '../ingest/ingestor.js'
-import type { BodyFormat } from '../ingest/request.js'
+import type { BodyFormat } from '../ingest/formats.js'
 import type { Logger } from '../log.js'
 import type { EventsPage, EventsQuery } from '../read-model.js'
 import type { Stats } from '../stats/stats.js'

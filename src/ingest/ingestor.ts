@@ -6,7 +6,8 @@ import type { AckMode } from '../config.js'
 import type { Stored, Ticket } from '../pipeline/ticket.js'
 import type { EdgeCounters } from '../stats/stats.js'
 import type { Event } from './event.js'
-import { parsePublishBody, type BodyFormat, type Rejection } from './request.js'
+import type { BodyFormat } from './formats.js'
+import { parsePublishBody, type Rejection } from './request.js'
 
 export type PublishResult =
   | { kind: 'rejected'; rejection: Rejection }

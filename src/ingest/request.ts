@@ -7,6 +7,7 @@ import * as v from 'valibot'
 import type { ErrorCode } from '../errors.js'
 import { duplicateKey } from './duplicate-keys.js'
 import { EventSchema, type Event } from './event.js'
+import { FORMATS, malformed, type BodyFormat } from './formats.js'
 
 export interface Issue {
   /** The event's position in the request, from 0. */
@@ -36,9 +37,6 @@ const MAX_ISSUES = 100
 
 const utf8 = new TextDecoder('utf-8', { fatal: true })
 
-/** `json`: one event, an array, or `{"events": [...]}`. `ndjson`: one event per line. */
-export type BodyFormat = 'json' | 'ndjson'
-
 export function parsePublishBody(
   body: Uint8Array,
   maxEvents: number,
@@ -50,9 +48,9 @@ export function parsePublishBody(
   } catch {
     return fail(malformed('body is not valid UTF-8'))
   }
-  const lines: number[] = []
-  const parsed = format === 'json' ? parseDocument(text) : parseLines(text, lines)
-  if (!Array.isArray(parsed)) return fail(parsed)
+  const parsed = FORMATS[format].split(text)
+  if (!('items' in parsed)) return fail(parsed)
+  const { items, lines } = parsed
   const repeated = duplicateKey(text)
   if (repeated !== null) {
     return fail({
@@ -61,59 +59,14 @@ export function parsePublishBody(
       events: 1,
     })
   }
-  if (parsed.length > maxEvents) {
+  if (items.length > maxEvents) {
     return fail({
       error: 'too_many_events',
-      message: `a request may carry at most ${maxEvents} events, this one has ${parsed.length}`,
-      events: parsed.length,
+      message: `a request may carry at most ${maxEvents} events, this one has ${items.length}`,
+      events: items.length,
     })
   }
-  return validate(parsed, format === 'ndjson' ? lines : null)
-}
-
-function parseDocument(text: string): unknown[] | Rejection {
-  let document: unknown
-  try {
-    document = JSON.parse(text)
-  } catch (error) {
-    return malformed((error as Error).message)
-  }
-  return (
-    unwrap(document) ?? {
-      error: 'invalid_body',
-      message: 'body must be an event object, an array of events, or {"events": [...]}',
-      events: 1,
-    }
-  )
-}
-
-/** NDJSON: blank lines are skipped; `lines` receives each event's line number, from 1. */
-function parseLines(text: string, lines: number[]): unknown[] | Rejection {
-  const items: unknown[] = []
-  const sources = text.split('\n')
-  for (let line = 0; line < sources.length; line++) {
-    const source = sources[line]!.trim()
-    if (source === '') continue
-    try {
-      items.push(JSON.parse(source))
-      lines.push(line + 1)
-    } catch (error) {
-      return malformed(`line ${line + 1}: ${(error as Error).message}`)
-    }
-  }
-  return items
-}
-
-function malformed(reason: string): Rejection {
-  return { error: 'malformed_json', message: `malformed JSON: ${reason}`, events: 1 }
-}
-
-function unwrap(document: unknown): unknown[] | null {
-  if (Array.isArray(document)) return document as unknown[]
-  if (typeof document !== 'object' || document === null) return null
-  const events = (document as { events?: unknown }).events
-  if (events === undefined) return [document]
-  return Array.isArray(events) ? (events as unknown[]) : null
+  return validate(items, lines)
 }
 
 function validate(items: unknown[], lines: number[] | null): Parsed {

@@ -6,6 +6,9 @@ import { gzipSync } from 'node:zlib'
 import t from 'tap'
 import { ERRORS } from '../../src/errors.js'
 import { bodyFormat, decodeBody, type Refusal } from '../../src/http/encoding.js'
+import { openApiDocument } from '../../src/http/openapi.js'
+import { ROUTES } from '../../src/http/routes.js'
+import { FORMATS } from '../../src/ingest/formats.js'
 
 const decode = (body: Uint8Array, coding: string, limitBytes = 1024 * 1024) =>
   new Promise<Uint8Array | Refusal>((resolve) => decodeBody(body, coding, limitBytes, resolve))
@@ -19,6 +22,18 @@ t.test('JSON is the default; +json and the NDJSON spellings are recognised', asy
   t.equal(bodyFormat('APPLICATION/JSON'), 'json', 'media types are case-insensitive')
   for (const type of ['application/x-ndjson', 'application/jsonl', 'application/x-jsonlines'])
     t.equal(bodyFormat(type), 'ndjson', type)
+})
+
+t.test('every format in the table is selected by its own media type and documented', async (t) => {
+  const document = openApiDocument(ROUTES, 'test') as {
+    paths: Record<string, { post?: { requestBody: { content: Record<string, unknown> } } }>
+  }
+  const documented = Object.keys(document.paths['/publish']!.post!.requestBody.content)
+  for (const [name, format] of Object.entries(FORMATS)) {
+    t.equal(bodyFormat(format.mediaType), name, format.mediaType)
+    t.ok(documented.includes(format.mediaType), `the API document lists ${format.mediaType}`)
+  }
+  t.equal(documented.length, Object.keys(FORMATS).length, 'and nothing else')
 })
 
 t.test('any other media type is refused with 415, naming what was sent', async (t) => {

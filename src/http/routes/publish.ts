@@ -1,5 +1,6 @@
 /** `POST /publish` and `POST /publish/batch`: one body of events, all accepted or none. */
 import type { HttpRequest } from 'uWebSockets.js'
+import { FORMATS } from '../../ingest/formats.js'
 import type { PublishResult } from '../../ingest/ingestor.js'
 import { readBody } from '../body.js'
 import { bodyFormat, decodeBody } from '../encoding.js'
@@ -69,24 +70,12 @@ const operation: Operation = {
   }),
   requestBody: {
     required: true,
-    content: {
-      'application/json': {
-        schema: {
-          oneOf: [
-            EVENT_REF,
-            { type: 'array', items: EVENT_REF },
-            {
-              type: 'object',
-              required: ['events'],
-              properties: { events: { type: 'array', items: EVENT_REF } },
-            },
-          ],
-        },
-      },
-      'application/x-ndjson': {
-        schema: { type: 'string', description: 'One event per line; blank lines are skipped' },
-      },
-    },
+    content: Object.fromEntries(
+      Object.values(FORMATS).map((format) => [
+        format.mediaType,
+        { schema: format.schema(EVENT_REF) },
+      ]),
+    ),
   },
   responses: {
     '200': json('Every event is committed (durable)', {
