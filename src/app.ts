@@ -19,6 +19,7 @@ import { ping, readCounters, readEvents } from './db/read.js'
 import { storeNamed } from './db/store.js'
 import { describeTarget, urlTarget, type DbTarget } from './db/target.js'
 import { Tokens } from './http/auth.js'
+import { Origins } from './http/origin.js'
 import { HttpServer } from './http/server.js'
 import { Ingestor } from './ingest/ingestor.js'
 import type { Logger } from './log.js'
@@ -102,6 +103,7 @@ export async function start(config: Config, log: Logger): Promise<Running> {
         ackMode: config.ACK_MODE,
         tokens: new Tokens(config.AUTH_TOKENS ?? []),
         authRead: config.AUTH_READ,
+        origins: new Origins(config.ALLOWED_ORIGINS ?? []),
         metrics,
         version: VERSION,
         log,

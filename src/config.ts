@@ -7,6 +7,7 @@ import path from 'node:path'
 import * as v from 'valibot'
 import { STORE_NAMES } from './db/store.js'
 import { AggregatorError } from './errors.js'
+import { serializedOrigin } from './http/origin.js'
 
 const int = (min: number, max: number, fallback: number) =>
   v.optional(
@@ -67,6 +68,17 @@ export const ConfigSchema = v.object({
       v.transform((text) => text === 'true'),
     ),
     'false',
+  ),
+  ALLOWED_ORIGINS: v.optional(
+    v.pipe(
+      v.string(),
+      v.transform((text) => text.split(',').map((origin) => origin.trim())),
+      v.check(
+        (origins) => origins.every((origin) => origin === '*' || serializedOrigin(origin) !== null),
+        'must be comma-separated origins (`scheme://host[:port]`, no path), or `*`',
+      ),
+      v.transform((origins) => origins.map((origin) => serializedOrigin(origin) ?? origin)),
+    ),
   ),
 })
 
@@ -167,6 +179,11 @@ export const CONFIG_DOCS: { readonly [K in keyof typeof ConfigSchema.entries]: C
     unit: 'boolean',
     meaning:
       'With `AUTH_TOKENS`, also require a token on `/events`, `/stats`, `/metrics` and `/live`. Health checks, `/docs`, `/openapi.json` and the dashboard page stay open.',
+  },
+  ALLOWED_ORIGINS: {
+    unit: 'origins',
+    meaning:
+      "Comma-separated origins (`https://app.example.com`) or `*`: pages that may publish and open `/live` besides the server's own. Requests without `Origin` (not browsers) are unchecked.",
   },
 }
 

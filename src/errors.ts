@@ -89,6 +89,12 @@ export const ERRORS = {
     meaning:
       'AUTH_TOKENS is set and no valid bearer token was sent (reads need one only with AUTH_READ).',
   },
+  forbidden_origin: {
+    status: 403,
+    closes: false,
+    meaning:
+      'A browser page from a foreign origin may not publish or open `/live` (see ALLOWED_ORIGINS).',
+  },
   not_found: {
     status: 404,
     closes: false,

@@ -31,6 +31,23 @@ t.test('every bad key is reported at once', async (t) => {
   }
 })
 
+t.test('ALLOWED_ORIGINS is a list of origins, written as browsers send them, or *', async (t) => {
+  t.same(
+    loadConfig({ ALLOWED_ORIGINS: 'https://App.example.com:443, http://localhost:3000' })
+      .ALLOWED_ORIGINS,
+    ['https://app.example.com', 'http://localhost:3000'],
+  )
+  t.same(loadConfig({ ALLOWED_ORIGINS: '*' }).ALLOWED_ORIGINS, ['*'])
+  t.equal(loadConfig({}).ALLOWED_ORIGINS, undefined, 'unset: only the server’s own origin')
+  for (const bad of ['app.example.com', 'https://app.example.com/', 'https://a.example,']) {
+    t.throws(
+      () => loadConfig({ ALLOWED_ORIGINS: bad }),
+      /ALLOWED_ORIGINS=.*: must be comma-separated origins/,
+      bad,
+    )
+  }
+})
+
 t.test('empty values count as unset', async (t) => {
   t.equal(loadConfig({ PORT: '', LOG_LEVEL: '' }).PORT, 8080)
 })

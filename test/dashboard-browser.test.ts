@@ -7,10 +7,11 @@ import { existsSync } from 'node:fs'
 import { mkdir } from 'node:fs/promises'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { chromium, type Page } from 'playwright-core'
-import t from 'tap'
+import { createServer } from 'node:http'
+import { chromium, type Browser, type Page } from 'playwright-core'
+import t, { type Test } from 'tap'
 import { startApp } from './support/app.js'
-import { event, post, stats, type TestEvent } from './support/client.js'
+import { event, get, post, stats, type TestEvent } from './support/client.js'
 import { testDatabase } from './support/database.js'
 
 const CHROMIUM = '/usr/bin/chromium'
@@ -73,6 +74,24 @@ async function read(page: Page) {
   }
 }
 
+/** Headless Chromium, closed when the test ends. */
+async function launch(t: Test): Promise<Browser> {
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+      '--disable-quic',
+    ],
+  })
+  t.teardown(() => browser.close())
+  return browser
+}
+
 const skip = existsSync(CHROMIUM)
   ? false
   : `no Chromium at ${CHROMIUM}: install it with \`apt-get install chromium\` (.ci/run does)`
@@ -92,19 +111,7 @@ t.test(
     }
     for (let i = 0; i < 8; i++) await send(batch(500, sent))
 
-    const browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-        '--disable-quic',
-      ],
-    })
-    t.teardown(() => browser.close())
+    const browser = await launch(t)
     const context = await browser.newContext({
       viewport: { width: 1280, height: 900 },
       colorScheme: 'dark',
@@ -190,5 +197,43 @@ t.test(
       `WebSocket to the server only: ${sockets.join(', ')}`,
     )
     t.same(problems, [], 'no script error and no CSP violation')
+  },
+)
+
+t.test(
+  'in a browser, a page from another origin can neither publish nor open the feed',
+  { skip },
+  async (t) => {
+    const db = await testDatabase(t)
+    const { url } = await startApp(t, { DATABASE_URL: db.url })
+    // the foreign site: another port is another origin
+    const site = createServer((_req, res) => res.end('<!doctype html><title>elsewhere</title>'))
+    await new Promise<void>((resolve) => site.listen(0, '127.0.0.1', resolve))
+    t.teardown(() => new Promise((resolve) => site.close(resolve)))
+    const { port } = site.address() as { port: number }
+
+    const page = await (await launch(t)).newPage()
+    await page.goto(`http://127.0.0.1:${port}/`)
+    const forged = event({ topic: 'browser.forged' })
+    const attempt = await page.evaluate(
+      async ({ url, body }) => {
+        // `no-cors` with bytes: a simple request, sent without preflight and without Content-Type
+        await fetch(`${url}/publish`, {
+          method: 'POST',
+          mode: 'no-cors',
+          body: new TextEncoder().encode(body),
+        })
+        const socket = new WebSocket(`${url.replace('http:', 'ws:')}/live`)
+        return new Promise<string>((resolve) => {
+          socket.onopen = () => resolve('open')
+          socket.onclose = () => resolve('refused')
+        })
+      },
+      { url, body: JSON.stringify(forged) },
+    )
+    t.equal(attempt, 'refused', 'the WebSocket never opens')
+    // the forged publish was answered (the fetch resolved): had it been accepted, it would be stored
+    const stored = await get<unknown[]>(url, '/events?topic=browser.forged')
+    t.same(stored.body, [], 'nothing was stored')
   },
 )

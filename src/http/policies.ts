@@ -1,16 +1,17 @@
 /**
  * The policies every route passes before its handler runs, applied once by the dispatcher from
- * the route's columns in the table: first closing, then auth. A check on `Origin` (for
- * browser-facing routes) would be one more column and one more step here.
+ * the route's columns in the table: first closing, then origin (a page on a foreign site is
+ * refused whatever token it holds), then auth.
  */
 import type { HttpRequest } from 'uWebSockets.js'
 import type { ErrorCode } from '../errors.js'
 import { bearerProtocol, type Tokens } from './auth.js'
+import type { Origins } from './origin.js'
 import type { Headers } from './respond.js'
 import { isSocket, type Route } from './route.js'
 
 export interface PolicyRefusal {
-  error: Extract<ErrorCode, 'shutting_down' | 'unauthorized'>
+  error: Extract<ErrorCode, 'shutting_down' | 'forbidden_origin' | 'unauthorized'>
   message: string
   headers?: Headers
 }
@@ -19,6 +20,12 @@ export interface AuthOptions {
   tokens: Tokens
   /** Reads (`auth: 'read'`) need a token too. */
   authRead: boolean
+}
+
+/** What the policies need beyond the route and the request. */
+export interface PolicyOptions extends AuthOptions {
+  /** The pages, besides the server's own, that may call routes with `origin: 'same'`. */
+  origins: Origins
 }
 
 const SHUTTING_DOWN: PolicyRefusal = {
@@ -47,13 +54,24 @@ export function refusal(
   route: Route,
   req: HttpRequest,
   closing: boolean,
-  auth: AuthOptions,
+  options: PolicyOptions,
 ): PolicyRefusal | null {
   if (closing && route.whileClosing === 'refuse') return SHUTTING_DOWN
-  if (tokenRequired(route, auth) && !auth.tokens.allows(authorization(route, req))) {
+  const origin = req.getHeader('origin')
+  // no `Origin`: not a browser, so no page to be turned against us
+  if (
+    route.origin === 'same' &&
+    origin !== '' &&
+    !options.origins.allows(origin, req.getHeader('host'))
+  ) {
+    return {
+      error: 'forbidden_origin',
+      message: `pages from ${origin} may not call this route: only the server's own origin and those in ALLOWED_ORIGINS may`,
+    }
+  }
+  if (tokenRequired(route, options) && !options.tokens.allows(authorization(route, req))) {
     return isSocket(route) ? UNAUTHORIZED_SOCKET : UNAUTHORIZED
   }
-  // an `Origin` check for browser-facing routes goes here, driven by a column of the table
   return null
 }
 
@@ -61,6 +79,7 @@ export function refusal(
 export function policyCodes(route: Route): PolicyRefusal['error'][] {
   return [
     ...(route.whileClosing === 'refuse' ? (['shutting_down'] as const) : []),
+    ...(route.origin === 'same' ? (['forbidden_origin'] as const) : []),
     ...(route.auth === 'open' ? [] : (['unauthorized'] as const)),
   ]
 }

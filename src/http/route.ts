@@ -1,6 +1,6 @@
 /**
  * What a route is. The table of routes (routes.ts) gives each one its policy columns (method,
- * path, metrics label, auth rule, behaviour while closing); the route groups (routes/*.ts) give
+ * path, metrics label, auth rule, allowed origins, behaviour while closing); the route groups (routes/*.ts) give
  * each one its endpoint (handler, the error codes it answers, its OpenAPI operation). The
  * dispatcher (server.ts) applies the policies before any handler runs.
  */
@@ -66,6 +66,15 @@ export type Operation = { summary: string; responses: Record<string, unknown> } 
 /** Who may call a route: `publish` needs a token when AUTH_TOKENS is set, `read` only with AUTH_READ too. */
 export type Auth = 'publish' | 'read' | 'open'
 
+/**
+ * Which web pages may call a route. `same`: a request carrying `Origin` (a browser's) must come
+ * from the server's own origin or one in ALLOWED_ORIGINS, else 403 `forbidden_origin`; for the
+ * routes a foreign page could use without reading the answer: a POST that stores, and the
+ * WebSocket (no same-origin policy applies to it). `any`: unchecked; a foreign page cannot read
+ * a GET's answer (no CORS headers are sent), and a GET changes nothing.
+ */
+export type OriginRule = 'same' | 'any'
+
 /** While the server closes: `refuse` answers 503 `shutting_down` and closes the connection. */
 export type WhileClosing = 'refuse' | 'serve'
 
@@ -93,6 +102,7 @@ export interface Policy {
   /** The metrics label: a fixed name, never the raw URL (unbounded label values). */
   label: string
   auth: Auth
+  origin: OriginRule
   whileClosing: WhileClosing
 }
 

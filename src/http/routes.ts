@@ -1,7 +1,8 @@
 /**
  * Every route the server answers, with its policies in columns. Registration, the 405 answers,
- * the API document's paths and the policies the dispatcher applies (auth, closing) all derive
- * from this one list; the endpoints (handler, error codes, OpenAPI operation) are in routes/.
+ * the API document's paths and the policies the dispatcher applies (closing, origin, auth) all
+ * derive from this one list; the endpoints (handler, error codes, OpenAPI operation) are in
+ * routes/.
  */
 import type { Route } from './route.js'
 import { live } from './routes/live.js'
@@ -11,22 +12,23 @@ import { publish, publishBatch } from './routes/publish.js'
 import { events, stats } from './routes/read.js'
 
 // prettier-ignore
+// a foreign page may store events or watch the feed without reading an answer: `origin: 'same'`
 export const ROUTES: readonly Route[] = [
-  { method: 'POST', path: '/publish',       label: 'publish',   auth: 'publish', whileClosing: 'refuse', ...publish },
-  { method: 'POST', path: '/publish/batch', label: 'publish',   auth: 'publish', whileClosing: 'refuse', ...publishBatch },
-  { method: 'GET',  path: '/events',        label: 'events',    auth: 'read',    whileClosing: 'refuse', ...events },
-  { method: 'GET',  path: '/stats',         label: 'stats',     auth: 'read',    whileClosing: 'refuse', ...stats },
+  { method: 'POST', path: '/publish',       label: 'publish',   auth: 'publish', origin: 'same', whileClosing: 'refuse', ...publish },
+  { method: 'POST', path: '/publish/batch', label: 'publish',   auth: 'publish', origin: 'same', whileClosing: 'refuse', ...publishBatch },
+  { method: 'GET',  path: '/events',        label: 'events',    auth: 'read',    origin: 'any',  whileClosing: 'refuse', ...events },
+  { method: 'GET',  path: '/stats',         label: 'stats',     auth: 'read',    origin: 'any',  whileClosing: 'refuse', ...stats },
   // orchestrators keep probing while the server drains
-  { method: 'GET',  path: '/health',        label: 'health',    auth: 'open',    whileClosing: 'serve',  ...health },
-  { method: 'GET',  path: '/healthz',       label: 'health',    auth: 'open',    whileClosing: 'serve',  ...health },
-  { method: 'GET',  path: '/readyz',        label: 'readyz',    auth: 'open',    whileClosing: 'serve',  ...readyz },
-  { method: 'GET',  path: '/',              label: 'dashboard', auth: 'open',    whileClosing: 'refuse', ...dashboard },
-  { method: 'GET',  path: '/dashboard',     label: 'dashboard', auth: 'open',    whileClosing: 'refuse', ...dashboard },
-  { method: 'GET',  path: '/live',          label: 'live',      auth: 'read',    whileClosing: 'refuse', ...live },
-  { method: 'GET',  path: '/metrics',       label: 'metrics',   auth: 'read',    whileClosing: 'refuse', ...metrics },
-  { method: 'GET',  path: '/openapi.json',  label: 'openapi',   auth: 'open',    whileClosing: 'refuse', ...openapi },
-  { method: 'GET',  path: '/docs',          label: 'docs',      auth: 'open',    whileClosing: 'refuse', ...docsPage },
-  { method: 'GET',  path: '/docs/*',        label: 'docs',      auth: 'open',    whileClosing: 'refuse', ...docsAssets },
+  { method: 'GET',  path: '/health',        label: 'health',    auth: 'open',    origin: 'any',  whileClosing: 'serve',  ...health },
+  { method: 'GET',  path: '/healthz',       label: 'health',    auth: 'open',    origin: 'any',  whileClosing: 'serve',  ...health },
+  { method: 'GET',  path: '/readyz',        label: 'readyz',    auth: 'open',    origin: 'any',  whileClosing: 'serve',  ...readyz },
+  { method: 'GET',  path: '/',              label: 'dashboard', auth: 'open',    origin: 'any',  whileClosing: 'refuse', ...dashboard },
+  { method: 'GET',  path: '/dashboard',     label: 'dashboard', auth: 'open',    origin: 'any',  whileClosing: 'refuse', ...dashboard },
+  { method: 'GET',  path: '/live',          label: 'live',      auth: 'read',    origin: 'same', whileClosing: 'refuse', ...live },
+  { method: 'GET',  path: '/metrics',       label: 'metrics',   auth: 'read',    origin: 'any',  whileClosing: 'refuse', ...metrics },
+  { method: 'GET',  path: '/openapi.json',  label: 'openapi',   auth: 'open',    origin: 'any',  whileClosing: 'refuse', ...openapi },
+  { method: 'GET',  path: '/docs',          label: 'docs',      auth: 'open',    origin: 'any',  whileClosing: 'refuse', ...docsPage },
+  { method: 'GET',  path: '/docs/*',        label: 'docs',      auth: 'open',    origin: 'any',  whileClosing: 'refuse', ...docsAssets },
 ]
 
 /**

@@ -1,7 +1,7 @@
 /**
  * The HTTP server's life and its dispatcher. Each route of the table (routes.ts) is registered
- * once; the dispatcher counts the request, applies the route's policies (closing, auth) and only
- * then calls its handler. Paths off the table get 404, 405 or 426 here.
+ * once; the dispatcher counts the request, applies the route's policies (closing, origin, auth)
+ * and only then calls its handler. Paths off the table get 404, 405 or 426 here.
  *
  * States: open → closing (routes that refuse while closing answer 503 with `Connection: close`;
  * requests already accepted are answered when their events commit) → closed (listen socket
@@ -18,7 +18,7 @@ import { AggregatorError } from '../errors.js'
 import type { Uws } from '../uws.js'
 import { docsFiles } from './docs.js'
 import { openApiDocument } from './openapi.js'
-import { refusal, type AuthOptions } from './policies.js'
+import { refusal, type PolicyOptions } from './policies.js'
 import { Exchange } from './respond.js'
 import {
   isSocket,
@@ -31,7 +31,7 @@ import {
 import { ALLOWED, ROUTES } from './routes.js'
 import { Viewers } from './routes/live.js'
 
-export interface ServerOptions extends HandlerOptions, AuthOptions {
+export interface ServerOptions extends HandlerOptions, PolicyOptions {
   host: string
   port: number
   /** The service's version, for the API document. */

@@ -7,6 +7,7 @@ import net from 'node:net'
 import pino from 'pino'
 import t, { type Test } from 'tap'
 import { Tokens } from '../../src/http/auth.js'
+import { Origins } from '../../src/http/origin.js'
 import type { Services } from '../../src/http/route.js'
 import { HttpServer } from '../../src/http/server.js'
 import type { Stats } from '../../src/stats/stats.js'
@@ -87,8 +88,8 @@ class Connection {
 
 const STATS = { topics: [], topic_counts: {}, shards: [] } as unknown as Stats
 
-/** Counts calls to the services; `publish` waits until `release()`. */
-function fakeServices() {
+/** Counts calls to the services; `publish` waits until `release()`, unless `held` is false. */
+function fakeServices(held = true) {
   const calls = { publish: 0, stats: 0 }
   let release = () => {}
   let published = () => {}
@@ -100,6 +101,7 @@ function fakeServices() {
       published()
       return new Promise((resolve) => {
         release = () => resolve({ kind: 'queued', accepted: 0 })
+        if (!held) release()
       })
     },
     events: () => Promise.resolve({ json: '[]', count: 0, lastSeq: null }),
@@ -112,7 +114,11 @@ function fakeServices() {
   return { services, calls, publishing, release: () => release() }
 }
 
-async function start(t: Test, services: Services, tokens: string[] = []) {
+async function start(
+  t: Test,
+  services: Services,
+  { tokens = [], origins = [] }: { tokens?: string[]; origins?: string[] } = {},
+) {
   const server = new HttpServer(loadUws(), services, {
     host: '127.0.0.1',
     port: 0,
@@ -121,6 +127,7 @@ async function start(t: Test, services: Services, tokens: string[] = []) {
     ackMode: 'async',
     tokens: new Tokens(tokens),
     authRead: true,
+    origins: new Origins(origins),
     metrics: {
       contentType: 'text/plain; version=0.0.4',
       response: () => {},
@@ -197,7 +204,7 @@ t.test(
 
 t.test('a request without a valid token is refused before its handler runs', async (t) => {
   const fake = fakeServices()
-  const { connect } = await start(t, fake.services, ['secret-token'])
+  const { connect } = await start(t, fake.services, { tokens: ['secret-token'] })
   const client = await connect()
   const refused = await client.request('GET', '/stats')
   t.equal(refused.status, 401)
@@ -209,6 +216,87 @@ t.test('a request without a valid token is refused before its handler runs', asy
   t.equal(allowed.status, 200)
   t.equal(fake.calls.stats, 1)
   t.equal((await client.request('GET', '/health')).status, 200, 'health checks stay open')
+})
+
+/** The headers of a WebSocket handshake, as a browser sends them. */
+const UPGRADE = {
+  Upgrade: 'websocket',
+  Connection: 'Upgrade',
+  'Sec-WebSocket-Key': 'dGhlIHNhbXBsZSBub25jZQ==',
+  'Sec-WebSocket-Version': '13',
+}
+
+t.test('a publish from a foreign page is refused with 403 before its handler runs', async (t) => {
+  const fake = fakeServices()
+  const { connect } = await start(t, fake.services)
+  const client = await connect()
+  for (const path of ['/publish', '/publish/batch']) {
+    const refused = await client.request('POST', path, { Origin: 'https://evil.example' })
+    t.equal(refused.status, 403, path)
+    t.same(JSON.parse(refused.body), {
+      error: 'forbidden_origin',
+      message:
+        "pages from https://evil.example may not call this route: only the server's own origin and those in ALLOWED_ORIGINS may",
+    })
+  }
+  t.equal(fake.calls.publish, 0, 'the handler never ran')
+  t.equal(client.closed, false, 'the connection stays open')
+})
+
+t.test(
+  'a publish from the server’s own origin, on either scheme, or with no Origin, passes',
+  async (t) => {
+    const fake = fakeServices(false)
+    const { connect } = await start(t, fake.services)
+    const client = await connect()
+    t.equal((await client.request('POST', '/publish')).status, 202, 'no Origin')
+    t.equal((await client.request('POST', '/publish', { Origin: 'http://test' })).status, 202)
+    // behind a TLS proxy, the page is https while the request reaching us is plain http
+    const https = await client.request('POST', '/publish', { Origin: 'https://TEST' })
+    t.equal(https.status, 202, 'https, in capitals')
+    t.equal(fake.calls.publish, 3)
+  },
+)
+
+t.test('reads are not checked: a foreign page cannot read their answers', async (t) => {
+  const fake = fakeServices()
+  const { connect } = await start(t, fake.services)
+  const client = await connect()
+  const read = await client.request('GET', '/stats', { Origin: 'https://evil.example' })
+  t.equal(read.status, 200)
+  t.equal(fake.calls.stats, 1)
+})
+
+t.test('a foreign page is refused before its token is looked at', async (t) => {
+  const fake = fakeServices()
+  const { connect } = await start(t, fake.services, { tokens: ['secret-token'] })
+  const client = await connect()
+  const refused = await client.request('POST', '/publish', {
+    Origin: 'https://evil.example',
+    Authorization: 'Bearer secret-token',
+  })
+  t.equal(refused.status, 403)
+  t.equal(
+    refused.headers.get('www-authenticate'),
+    undefined,
+    'no challenge: a token would not help',
+  )
+  t.equal(fake.calls.publish, 0)
+})
+
+t.test('/live refuses a foreign page’s handshake and upgrades the own origin’s', async (t) => {
+  const { connect } = await start(t, fakeServices().services, { origins: ['https://app.example'] })
+  const foreign = await connect()
+  const refused = await foreign.request('GET', '/live', {
+    ...UPGRADE,
+    Origin: 'https://evil.example',
+  })
+  t.equal(refused.status, 403)
+  t.match(JSON.parse(refused.body), { error: 'forbidden_origin' })
+  for (const origin of ['http://test', 'https://app.example']) {
+    const own = await connect()
+    t.equal((await own.request('GET', '/live', { ...UPGRADE, Origin: origin })).status, 101, origin)
+  }
 })
 
 t.test(

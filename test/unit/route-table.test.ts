@@ -30,6 +30,7 @@ t.test('every route has a method, a path, a metrics label and its policies', asy
     t.match(route.path, /^\//, name)
     t.match(route.label, /^[a-z_]+$/, `${name} has a fixed label`)
     t.match(route.auth, /^(publish|read|open)$/, name)
+    t.match(route.origin, /^(same|any)$/, name)
     t.match(route.whileClosing, /^(refuse|serve)$/, name)
   }
 })
@@ -77,7 +78,9 @@ t.test(
       '401': ['unauthorized'],
       '503': ['database_unavailable', 'shutting_down'],
     })
+    t.same(documentedErrors('/live', 'get')['403'], ['forbidden_origin'])
     const publish = documentedErrors('/publish', 'post')
+    t.same(publish['403'], ['forbidden_origin'])
     t.same(publish['503'], ['queue_full', 'store_unavailable', 'shutting_down'])
     t.same(publish['413'], ['body_too_large', 'too_many_events'])
     for (const [status, codes] of Object.entries(publish)) {
@@ -92,6 +95,16 @@ t.test('only the health checks are served while the server closes', async (t) =>
     ['/health', '/healthz', '/readyz'],
   )
 })
+
+t.test(
+  'foreign pages are refused where they could act without reading an answer: publishes and /live',
+  async (t) => {
+    t.same(
+      ROUTES.filter((r) => r.origin === 'same').map((r) => `${r.method} ${r.path}`),
+      ['POST /publish', 'POST /publish/batch', 'GET /live'],
+    )
+  },
+)
 
 t.test(
   '/live is the one WebSocket route, and it reads like /stats: with the read token',
