@@ -85,7 +85,12 @@ export async function start(config: Config, log: Logger): Promise<Running> {
         edge,
       )
     const loaded = await stats()
-    const ingestor = new Ingestor(shards, edge, config.MAX_EVENTS_PER_REQUEST)
+    const ingestor = new Ingestor(
+      shards,
+      edge,
+      config.MAX_EVENTS_PER_REQUEST,
+      config.ACK_TIMEOUT_MS,
+    )
     const server = new HttpServer(
       uws,
       {

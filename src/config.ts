@@ -46,6 +46,7 @@ export const ConfigSchema = v.object({
   BODY_LIMIT_BYTES: int(1024, 1024 ** 3, 10 * 1024 ** 2),
   MAX_EVENTS_PER_REQUEST: int(1, 1_000_000, 10_000),
   ACK_MODE: choice(['durable', 'async'], 'durable'),
+  ACK_TIMEOUT_MS: int(100, 600_000, 30_000),
   LOG_LEVEL: choice(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'info'),
   DB_TIMEOUT_MS: int(100, 600_000, 10_000),
   DB_RETRY_MS: int(0, 600_000, 10_000),
@@ -136,6 +137,11 @@ export const CONFIG_DOCS: { readonly [K in keyof typeof ConfigSchema.entries]: C
     unit: '—',
     meaning:
       '`durable`: answer `200` after commit. `async`: answer `202` once queued — faster, but events still queued when the process dies are lost. `?ack=` overrides it per request.',
+  },
+  ACK_TIMEOUT_MS: {
+    unit: 'ms',
+    meaning:
+      'Longest a durable request waits for its commit, then `503` `ack_timeout`: its events stay queued, are likely stored later, and a resend is safe. Bounds client waits in an outage.',
   },
   LOG_LEVEL: {
     unit: '—',

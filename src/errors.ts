@@ -158,6 +158,13 @@ export const ERRORS = {
     meaning:
       'The store did not commit the events: their batch failed after its retries (`ack=durable`).',
   },
+  ack_timeout: {
+    status: 503,
+    retryAfter: 1,
+    closes: false,
+    meaning:
+      'A durable request was not committed within ACK_TIMEOUT_MS; it may be stored yet: resend it.',
+  },
   database_unavailable: {
     status: 503,
     retryAfter: 1,

@@ -15,6 +15,8 @@ export type PublishResult =
   | { kind: 'queued'; accepted: number }
   | { kind: 'stored'; stored: Stored }
   | { kind: 'failed'; message: string }
+  /** Not committed within the deadline: the events stay in the pipeline, the client is freed. */
+  | { kind: 'late'; message: string }
 
 export interface Pipeline {
   admit(events: readonly Event[]): Ticket | null
@@ -25,6 +27,8 @@ export class Ingestor {
     private readonly pipeline: Pipeline,
     private readonly edge: EdgeCounters,
     private readonly maxEventsPerRequest: number,
+    /** Longest a durable request waits for its commit (ACK_TIMEOUT_MS). */
+    private readonly ackTimeoutMs: number,
   ) {}
 
   async publish(body: Uint8Array, format: BodyFormat, ack: AckMode): Promise<PublishResult> {
@@ -39,10 +43,30 @@ export class Ingestor {
     }
     this.edge.accepted += ticket.accepted
     if (ack === 'async') return { kind: 'queued', accepted: ticket.accepted }
+    return this.committed(ticket)
+  }
+
+  /**
+   * The ticket's outcome, or `late` at the deadline. A late ticket is not cancelled: its events
+   * are committed (and counted) when the store moves again, which is why a resend is safe.
+   */
+  private async committed(ticket: Ticket): Promise<PublishResult> {
+    let timer: NodeJS.Timeout | undefined
+    const late = new Promise<PublishResult>((resolve) => {
+      timer = setTimeout(resolve, this.ackTimeoutMs, {
+        kind: 'late',
+        message: `the events were not committed within ACK_TIMEOUT_MS (${this.ackTimeoutMs} ms); they may still be stored, and a resend is safe: copies are dropped by event_id`,
+      })
+    })
     try {
-      return { kind: 'stored', stored: await ticket.done }
+      return await Promise.race([
+        ticket.done.then((stored): PublishResult => ({ kind: 'stored', stored })),
+        late,
+      ])
     } catch (error) {
       return { kind: 'failed', message: (error as Error).message }
+    } finally {
+      clearTimeout(timer)
     }
   }
 }

@@ -52,6 +52,9 @@ function answer(ex: Exchange, result: PublishResult): void {
     case 'failed':
       ex.fail('store_unavailable', result.message)
       return
+    case 'late':
+      ex.fail('ack_timeout', result.message)
+      return
     case 'queued':
       ex.json(
         202,
@@ -115,6 +118,7 @@ export const publish: HttpEndpoint = {
     'internal',
     'queue_full',
     'store_unavailable',
+    'ack_timeout',
   ],
   openapi: operation,
 }
