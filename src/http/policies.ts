@@ -57,16 +57,11 @@ export function refusal(
   options: PolicyOptions,
 ): PolicyRefusal | null {
   if (closing && route.whileClosing === 'refuse') return SHUTTING_DOWN
-  const origin = req.getHeader('origin')
-  // no `Origin`: not a browser, so no page to be turned against us
-  if (
-    route.origin === 'same' &&
-    origin !== '' &&
-    !options.origins.allows(origin, req.getHeader('host'))
-  ) {
+  const foreign = route.origin === 'same' ? foreignOrigin(req, options.origins) : null
+  if (foreign !== null) {
     return {
       error: 'forbidden_origin',
-      message: `pages from ${origin} may not call this route: only the server's own origin and those in ALLOWED_ORIGINS may`,
+      message: `pages from ${foreign} may not call this route: only the server's own origin and those in ALLOWED_ORIGINS may`,
     }
   }
   if (tokenRequired(route, options) && !options.tokens.allows(authorization(route, req))) {
@@ -82,6 +77,12 @@ export function policyCodes(route: Route): PolicyRefusal['error'][] {
     ...(route.origin === 'same' ? (['forbidden_origin'] as const) : []),
     ...(route.auth === 'open' ? [] : (['unauthorized'] as const)),
   ]
+}
+
+/** The `Origin` of a page that may not call us, or null (no `Origin`: not a browser, no page). */
+function foreignOrigin(req: HttpRequest, origins: Origins): string | null {
+  const origin = req.getHeader('origin')
+  return origin === '' || origins.allows(origin, req.getHeader('host')) ? null : origin
 }
 
 function tokenRequired(route: Route, auth: AuthOptions): boolean {
