@@ -4,11 +4,11 @@
  * silently keeps the last of repeated keys, so `{"topic":"a","topic":"b"}` would be stored as
  * whatever a different parser in front of us did not see.
  *
- * Parsing first would let a 10 MiB body of `[{},{},…]` or `[[[…]]]` cost 200-290 MB of heap and
- * up to 1.5 s before any limit applied; scanning first bounds what the parse can build. So it runs on
- * text not yet known to be JSON: it must end, in time linear in the text, whatever the text.
- * It only has to find strings (by jumping between quotes), tell keys from values, and track which
- * object it is in. On text that then fails to parse, its limits still apply; its repeated key
+ * Parsing first would let a 10 MiB body of `[{},{},…]` or `[[[…]]]` cost 200-290 MB of heap
+ * and up to 1.5 s before any limit applied; scanning first bounds what the parse can build. So
+ * it runs on text not yet known to be JSON: it must end, in time linear in the text, whatever
+ * the text. It only has to find strings (by jumping between quotes), tell keys from values, and
+ * track which object it is in. On text that then fails to parse, its limits still apply; its repeated key
  * means nothing (the caller reports the parse error instead).
  */
 
