@@ -3,6 +3,8 @@
  * one prefix (`ERR_AGG_*`, after Node's `ERR_*` and postgres.js's codes) and a `name`, so logs
  * and retry rules match on the code, never on a message.
  */
+import { MAX_BODY_VALUES, MAX_OBJECT_KEYS } from './ingest/body-scan.js'
+
 export class AggregatorError extends Error {
   constructor(
     readonly code: InternalCode,
@@ -114,6 +116,11 @@ export const ERRORS = {
     status: 413,
     closes: 'body-unread',
     meaning: 'The body, or its gzip inflation, is over BODY_LIMIT_BYTES.',
+  },
+  body_too_complex: {
+    status: 413,
+    closes: false,
+    meaning: `An object in the body has over ${MAX_OBJECT_KEYS} keys, or the body over ${MAX_BODY_VALUES} JSON values.`,
   },
   too_many_events: {
     status: 413,

@@ -3,6 +3,7 @@
  * with and the rest of the code derives its types from.
  */
 import * as v from 'valibot'
+import { MAX_OBJECT_KEYS } from './body-scan.js'
 
 export const MAX_FIELD_LENGTH = 255
 /** Deep enough for any real document, shallow enough that walking it cannot exhaust the stack. */
@@ -88,7 +89,7 @@ const FIELD_DOCS: Record<keyof typeof entries, string> = {
   timestamp:
     'ISO 8601 date-time with a time zone (Z or ±hh:mm), years 0001-9999. Metadata, not ordering.',
   source: 'Who produced the event.',
-  payload: `Any JSON object (default {}), nested at most ${MAX_PAYLOAD_DEPTH} deep; numbers must be safe doubles.`,
+  payload: `Any JSON object (default {}), nested at most ${MAX_PAYLOAD_DEPTH} deep, at most ${MAX_OBJECT_KEYS} keys per object; numbers must be safe doubles.`,
 }
 
 /**

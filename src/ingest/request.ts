@@ -5,7 +5,7 @@
  */
 import * as v from 'valibot'
 import type { ErrorCode } from '../errors.js'
-import { duplicateKey } from './duplicate-keys.js'
+import { scanBody } from './body-scan.js'
 import { EventSchema, type Event } from './event.js'
 import { FORMATS, malformed, type BodyFormat } from './formats.js'
 
@@ -23,7 +23,7 @@ export type Rejection =
   | {
       error: Extract<
         ErrorCode,
-        'malformed_json' | 'duplicate_key' | 'invalid_body' | 'too_many_events'
+        'malformed_json' | 'duplicate_key' | 'invalid_body' | 'body_too_complex' | 'too_many_events'
       >
       message: string
       events: number
@@ -48,14 +48,18 @@ export function parsePublishBody(
   } catch {
     return fail(malformed('body is not valid UTF-8'))
   }
+  // before the parse: the limits bound what the parse builds
+  const scan = scanBody(text)
+  if (scan.excess !== null) {
+    return fail({ error: 'body_too_complex', message: scan.excess, events: 1 })
+  }
   const parsed = FORMATS[format].split(text)
   if (!('items' in parsed)) return fail(parsed)
   const { items, lines } = parsed
-  const repeated = duplicateKey(text)
-  if (repeated !== null) {
+  if (scan.repeatedKey !== null) {
     return fail({
       error: 'duplicate_key',
-      message: `key ${JSON.stringify(repeated)} appears twice in one object; which one is meant is ambiguous`,
+      message: `key ${JSON.stringify(scan.repeatedKey)} appears twice in one object; which one is meant is ambiguous`,
       events: 1,
     })
   }

@@ -82,7 +82,7 @@ t.test(
     const publish = documentedErrors('/publish', 'post')
     t.same(publish['403'], ['forbidden_origin'])
     t.same(publish['503'], ['queue_full', 'store_unavailable', 'ack_timeout', 'shutting_down'])
-    t.same(publish['413'], ['body_too_large', 'too_many_events'])
+    t.same(publish['413'], ['body_too_large', 'body_too_complex', 'too_many_events'])
     for (const [status, codes] of Object.entries(publish)) {
       for (const code of codes) t.equal(String(ERRORS[code].status), status, code)
     }

@@ -1,7 +1,7 @@
 import t from 'tap'
 import { ERRORS } from '../../src/errors.js'
 import { parsePublishBody } from '../../src/ingest/request.js'
-import { duplicateKey } from '../../src/ingest/duplicate-keys.js'
+import { MAX_BODY_VALUES, MAX_OBJECT_KEYS, scanBody } from '../../src/ingest/body-scan.js'
 import { timestampProblem } from '../../src/ingest/event.js'
 
 const enc = (value: unknown) =>
@@ -142,6 +142,8 @@ t.test('a hostile batch gets a bounded list of issues', async (t) => {
   t.equal(r.events, 500)
 })
 
+const duplicateKey = (json: string) => scanBody(json).repeatedKey
+
 t.test('duplicate keys are found in any object, however they are spelled', async (t) => {
   t.equal(duplicateKey('{"a":1,"b":{"a":2}}'), null, 'the same key in different objects is fine')
   t.equal(duplicateKey('[{"a":1},{"a":2}]'), null)
@@ -150,4 +152,62 @@ t.test('duplicate keys are found in any object, however they are spelled', async
   t.equal(duplicateKey('{"a\\"b":1,"a\\u0022b":2}'), 'a"b')
   t.equal(duplicateKey('{"v":"a\\\\","v2":"\\"v\\":"}'), null, 'escaped quotes inside values')
   t.equal(duplicateKey('{ "a" : 1 , "a"\n:2}'), 'a', 'whitespace around colons')
+})
+
+/** An object of `count` distinct keys, as JSON text; `last` replaces the final key. */
+const wide = (count: number, last?: string) => {
+  const keys = Array.from({ length: count }, (_, i) => `"k${i}":${i % 10}`)
+  if (last !== undefined) keys[count - 1] = `"${last}":0`
+  return `{${keys.join(',')}}`
+}
+
+t.test('an object may have as many keys as the limit, not one more', async (t) => {
+  t.same(scanBody(wide(MAX_OBJECT_KEYS)), { excess: null, repeatedKey: null })
+  t.match(scanBody(wide(MAX_OBJECT_KEYS + 1)).excess, `more than ${MAX_OBJECT_KEYS} keys`)
+  const r = rejection({ ...valid, payload: JSON.parse(wide(MAX_OBJECT_KEYS + 1)) as object })
+  t.same([r.status, r.error], [413, 'body_too_complex'])
+  const atLimit = `{"topic":"t","event_id":"e","timestamp":"${valid.timestamp}","source":"s","payload":${wide(MAX_OBJECT_KEYS)}}`
+  t.ok(parsePublishBody(enc(atLimit), 100).ok, 'an event whose payload has exactly the limit')
+})
+
+t.test('a key repeated as the last of many in one object is found', async (t) => {
+  t.equal(duplicateKey(wide(MAX_OBJECT_KEYS, 'k0')), 'k0')
+  t.equal(duplicateKey(wide(MAX_OBJECT_KEYS, '\\u006b9')), 'k9', 'even spelled with an escape')
+  t.equal(duplicateKey(`[${wide(5000)},${wide(5000)}]`), null, 'sibling objects share no keys')
+  t.equal(
+    duplicateKey(`{"a":${wide(20)},"b":1,"a":2}`),
+    'a',
+    'the outer object after a wide inner one',
+  )
+})
+
+t.test('a body may hold as many JSON values as the limit, not one more', async (t) => {
+  // the array is one value, each element another
+  const values = (count: number) => `[${'0,'.repeat(count - 2)}0]`
+  t.equal(scanBody(values(MAX_BODY_VALUES)).excess, null)
+  t.match(scanBody(values(MAX_BODY_VALUES + 1)).excess, `more than ${MAX_BODY_VALUES} JSON values`)
+  const deep = '['.repeat(MAX_BODY_VALUES) + ']'.repeat(MAX_BODY_VALUES)
+  t.equal(scanBody(deep).excess, null, 'nesting counts each container once')
+  const r = rejection('['.repeat(MAX_BODY_VALUES + 1) + ']'.repeat(MAX_BODY_VALUES + 1))
+  t.same([r.status, r.error], [413, 'body_too_complex'])
+  t.equal(
+    scanBody('{"s":"a,b:[c]{d}","n":-1.5e3,"t":true,"f":false,"z":null}').excess,
+    null,
+    'a string or number is one value whatever it contains',
+  )
+})
+
+t.test('the scan ends on text that is not JSON, which the parse then refuses', async (t) => {
+  for (const text of [
+    '{"a',
+    '{"a\\',
+    '"',
+    '{"\\u00zz":1,"\\u00zz":2',
+    ']]]}}',
+    '{"a":tru',
+    '\\"',
+  ]) {
+    t.equal(scanBody(text).excess, null, text)
+    t.equal(rejection(text).error, 'malformed_json', text)
+  }
 })

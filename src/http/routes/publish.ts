@@ -111,6 +111,7 @@ export const publish: HttpEndpoint = {
     'malformed_gzip',
     'body_timeout',
     'body_too_large',
+    'body_too_complex',
     'too_many_events',
     'unsupported_media_type',
     'unsupported_encoding',
