@@ -46,7 +46,6 @@ export async function measureLimit(o: LimitOptions): Promise<LimitResult> {
   const conns = Array.from({ length: o.connections }, (_, shard) =>
     store.connect({ target, writer: { instance: 'limit', shard }, connectTimeoutMs: 10_000 }),
   )
-  await Promise.all(conns.map((conn) => conn.setup()))
   let next = 0
   let unique = 0
   const started = performance.now()

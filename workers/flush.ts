@@ -17,12 +17,12 @@ import type { FlushResult, FlushTask, WorkerConfig } from '../src/pipeline/proto
 const config = workerData as WorkerConfig
 const store = storeNamed(config.store)
 
-/** The open connection, and whether its per-connection setup has run. */
-let session: { connection: StoreConnection; ready: boolean } | null = null
+/** The open connection; a failed attempt drops it. */
+let session: StoreConnection | null = null
 
 /** Drops the connection without waiting: a fresh one is opened for the next attempt. */
 function discard(): void {
-  void session?.connection.close()
+  void session?.close()
   session = null
 }
 
@@ -47,20 +47,30 @@ async function attempt(task: FlushTask): Promise<WriteOutcome> {
   }
 }
 
-async function write(task: FlushTask): Promise<WriteOutcome> {
-  const open = (session ??= {
-    connection: store.connect({
-      target: config.target,
-      writer: { instance: config.instanceId, shard: config.shard },
-      connectTimeoutMs: config.attemptTimeoutMs,
-    }),
-    ready: false,
+function write(task: FlushTask): Promise<WriteOutcome> {
+  session ??= store.connect({
+    target: config.target,
+    writer: { instance: config.instanceId, shard: config.shard },
+    connectTimeoutMs: config.attemptTimeoutMs,
   })
-  if (!open.ready) {
-    await open.connection.setup()
-    open.ready = true
+  return session.write(task.rows, task.listSaved)
+}
+
+/**
+ * The batch's last error, as the main thread logs it. Only an error's message crosses the thread
+ * boundary (structured clone drops `code`), so the code (a SQLSTATE, a postgres.js or errno
+ * code) is put in the message, with the number of attempts.
+ */
+class WriteGaveUp extends AggregatorError {
+  constructor(error: unknown, attempts: number) {
+    const { code, message } = error as { code?: unknown; message?: unknown }
+    const tag = typeof code === 'string' ? `[${code}] ` : ''
+    super(
+      'ERR_AGG_WRITE_GAVE_UP',
+      `${tag}${String(message)} (gave up after ${attempts} attempt${attempts > 1 ? 's' : ''})`,
+      { cause: error },
+    )
   }
-  return open.connection.write(task.rows, task.listSaved)
 }
 
 export default async function flush(task: FlushTask): Promise<FlushResult> {
@@ -72,7 +82,9 @@ export default async function flush(task: FlushTask): Promise<FlushResult> {
     } catch (error) {
       discard()
       const delayMs = store.retryDelayMs(error, attempts)
-      if (delayMs === null || performance.now() - started + delayMs > config.retryMs) throw error
+      if (delayMs === null || performance.now() - started + delayMs > config.retryMs) {
+        throw new WriteGaveUp(error, attempts)
+      }
       await sleep(delayMs)
     }
   }

@@ -1,13 +1,13 @@
 /**
  * The PostgreSQL store: events encoded as COPY text rows (copy-text.ts), one connection per
- * worker with its temporary staging table, each batch stored by COPY + one merge statement
+ * worker with its temporary staging table (created by any batch that finds it missing), each batch stored by COPY + one merge statement
  * (merge.ts), and the retry table of transient failures (transient.ts).
  */
 import { connect, type Sql } from './connect.js'
 import { stagingRow } from './copy-text.js'
-import { createStaging, lostStaging, mergeBatch } from './merge.js'
+import { mergeBatch } from './merge.js'
 import type { ConnectionOptions, Store, StoreConnection, WriteOutcome } from './store.js'
-import { backoffFor, delayMs, RECONNECT } from './transient.js'
+import { backoffFor, delayMs } from './transient.js'
 
 class PostgresConnection implements StoreConnection {
   private readonly sql: Sql
@@ -18,10 +18,6 @@ class PostgresConnection implements StoreConnection {
       connectTimeoutS: Math.max(1, Math.ceil(options.connectTimeoutMs / 1000)),
       onnotice: (notice) => process.emitWarning(`postgres notice: ${notice.message}`),
     })
-  }
-
-  setup(): Promise<void> {
-    return createStaging(this.sql)
   }
 
   async write(rows: Uint8Array, listSaved: boolean): Promise<WriteOutcome> {
@@ -47,8 +43,7 @@ export const postgresStore: Store = {
   row: stagingRow,
   connect: (options) => new PostgresConnection(options),
   retryDelayMs(error, attempt) {
-    // a session postgres.js reopened by itself has lost its staging table: a new one fixes it
-    const backoff = lostStaging(error) ? RECONNECT : backoffFor(error)
+    const backoff = backoffFor(error)
     return backoff === null ? null : delayMs(backoff, attempt)
   },
 }

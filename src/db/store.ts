@@ -4,7 +4,7 @@
  * one new module plus one entry in `STORES`, chosen by the `STORE` setting.
  *
  *   main thread    row(part, event)  once per event, on the hot path: a part's bytes are its rows
- *   worker thread  connect() → setup() once → write(batch) … ; close() after any failure
+ *   worker thread  connect() → write(batch) … ; close() after any failure
  *                  retryDelayMs(error, attempt): wait and try again, or give the batch up
  *
  * Only the name crosses the thread boundary: each worker resolves the store with `storeNamed`.
@@ -38,9 +38,11 @@ export interface WriteOutcome {
 }
 
 export interface StoreConnection {
-  /** Once per connection, before its first write (PostgreSQL: the temporary staging table). */
-  setup(): Promise<void>
-  /** Stores one batch in one transaction: the rows of one or more parts, all or none. */
+  /**
+   * Stores one batch in one transaction: the rows of one or more parts, all or none. Whatever
+   * the write needs from its session (PostgreSQL: the temporary staging table) it prepares
+   * itself when missing: the client library may replace a session between two writes.
+   */
   write(rows: Uint8Array, listSaved: boolean): Promise<WriteOutcome>
   /** Closes at once, abandoning a write in progress; never rejects (the connection may be broken). */
   close(): Promise<void>

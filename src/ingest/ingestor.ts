@@ -16,6 +16,8 @@ export type PublishResult =
   | { kind: 'stored'; stored: Stored }
   | { kind: 'failed'; message: string }
 
+const STORE_FAILED = 'the events could not be stored; retry after the indicated delay'
+
 export interface Pipeline {
   admit(events: readonly Event[]): Ticket | null
 }
@@ -41,8 +43,9 @@ export class Ingestor {
     if (ack === 'async') return { kind: 'queued', accepted: ticket.accepted }
     try {
       return { kind: 'stored', stored: await ticket.done }
-    } catch (error) {
-      return { kind: 'failed', message: (error as Error).message }
+    } catch {
+      // the cause (logged by the shard) may quote the database: the client gets a fixed text
+      return { kind: 'failed', message: STORE_FAILED }
     }
   }
 }
