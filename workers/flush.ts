@@ -6,11 +6,18 @@
  *
  * Each attempt is bounded by `attemptTimeoutMs`; failures the store calls transient are retried
  * after the delay it names until `retryMs` has passed, then the batch fails and the shard answers
- * its requests 503.
+ * its requests 503. The attempts at one batch share a `BatchAttempts`: a retry after a commit
+ * whose acknowledgement was lost first learns whether that commit landed, and if it did, answers
+ * its outcome instead of storing the batch again.
  */
 import { setTimeout as sleep } from 'node:timers/promises'
 import { workerData } from 'piscina'
-import { storeNamed, type StoreConnection, type WriteOutcome } from '../src/db/store.js'
+import {
+  storeNamed,
+  type BatchAttempts,
+  type StoreConnection,
+  type WriteOutcome,
+} from '../src/db/store.js'
 import { AggregatorError } from '../src/errors.js'
 import type { FlushResult, FlushTask, WorkerConfig } from '../src/pipeline/protocol.js'
 
@@ -32,7 +39,7 @@ class AttemptTimeout extends AggregatorError {
   }
 }
 
-async function attempt(task: FlushTask): Promise<WriteOutcome> {
+async function attempt(task: FlushTask, attempts: BatchAttempts): Promise<WriteOutcome> {
   let timer: NodeJS.Timeout | undefined
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(
@@ -41,19 +48,19 @@ async function attempt(task: FlushTask): Promise<WriteOutcome> {
     )
   })
   try {
-    return await Promise.race([write(task), timeout])
+    return await Promise.race([write(task, attempts), timeout])
   } finally {
     clearTimeout(timer)
   }
 }
 
-function write(task: FlushTask): Promise<WriteOutcome> {
+function write(task: FlushTask, attempts: BatchAttempts): Promise<WriteOutcome> {
   session ??= store.connect({
     target: config.target,
     writer: { instance: config.instanceId, shard: config.shard },
     connectTimeoutMs: config.attemptTimeoutMs,
   })
-  return session.write(task.rows, task.listSaved)
+  return session.write(task.rows, task.listSaved, attempts)
 }
 
 /**
@@ -75,9 +82,11 @@ class WriteGaveUp extends AggregatorError {
 
 export default async function flush(task: FlushTask): Promise<FlushResult> {
   const started = performance.now()
+  // a retry after a commit whose acknowledgement was lost must not store the batch twice
+  const shared: BatchAttempts = { inDoubt: null }
   for (let attempts = 1; ; attempts++) {
     try {
-      const outcome = await attempt(task)
+      const outcome = await attempt(task, shared)
       return { ...outcome, attempts, ms: performance.now() - started }
     } catch (error) {
       discard()

@@ -60,17 +60,27 @@ export interface MergeOutcome {
   saved: [topic: string, eventId: string][] | null
 }
 
+/**
+ * `committing` is told the transaction's id (xid8, as text) and the outcome once the merge is
+ * done, just before COMMIT is sent: from then until it is acknowledged, the batch is in doubt.
+ */
 export async function mergeBatch(
   sql: Sql,
   rows: Uint8Array,
   owner: { instance: string; shard: number },
   listSaved: boolean,
-): Promise<MergeOutcome[]> {
-  return sql.begin(async (tx) => {
+  committing: (transaction: string, outcomes: MergeOutcome[]) => void,
+): Promise<void> {
+  await sql.begin(async (tx) => {
     // executed now, so it is queued (pipelined) ahead of the COPY
     const staging = tx.unsafe(STAGING).execute()
     await Promise.all([staging, copyRows(tx, rows)])
-    return tx.unsafe<MergeOutcome[]>(MERGE, [owner.instance, owner.shard, listSaved])
+    // the id is asked in the same write as the merge: no round trip of its own
+    const [outcomes, [id]] = await Promise.all([
+      tx.unsafe<MergeOutcome[]>(MERGE, [owner.instance, owner.shard, listSaved]),
+      tx<{ transaction: string }[]>`SELECT pg_current_xact_id()::text AS transaction`,
+    ])
+    committing(id!.transaction, outcomes)
   })
 }
 

@@ -1,12 +1,20 @@
 /**
  * The PostgreSQL store: events encoded as COPY text rows (copy-text.ts), one connection per
- * worker with its temporary staging table (created by any batch that finds it missing), each batch stored by COPY + one merge statement
+ * worker with its temporary staging table (created by any batch that finds it missing), a batch
+ * left in doubt by a lost commit acknowledgement settled by its transaction's status (in-doubt.ts), each batch stored by COPY + one merge statement
  * (merge.ts), and the retry table of transient failures (transient.ts).
  */
 import { connect, type Sql } from './connect.js'
 import { stagingRow } from './copy-text.js'
-import { mergeBatch } from './merge.js'
-import type { ConnectionOptions, Store, StoreConnection, WriteOutcome } from './store.js'
+import { committed } from './in-doubt.js'
+import { mergeBatch, type MergeOutcome } from './merge.js'
+import type {
+  BatchAttempts,
+  ConnectionOptions,
+  Store,
+  StoreConnection,
+  WriteOutcome,
+} from './store.js'
 import { backoffFor, delayMs } from './transient.js'
 
 class PostgresConnection implements StoreConnection {
@@ -20,15 +28,22 @@ class PostgresConnection implements StoreConnection {
     })
   }
 
-  async write(rows: Uint8Array, listSaved: boolean): Promise<WriteOutcome> {
-    const outcomes = await mergeBatch(this.sql, rows, this.options.writer, listSaved)
-    const inserted: number[] = []
-    const saved: WriteOutcome['saved'] = []
-    for (const o of outcomes) {
-      inserted.push(Number(o.part), o.stored)
-      if (o.saved !== null) saved.push(...o.saved)
+  async write(
+    rows: Uint8Array,
+    listSaved: boolean,
+    attempts: BatchAttempts,
+  ): Promise<WriteOutcome> {
+    const doubt = attempts.inDoubt
+    if (doubt !== null) {
+      if (await committed(this.sql, doubt.transaction)) return doubt.outcome
+      attempts.inDoubt = null
     }
-    return { inserted, saved }
+    let outcome: WriteOutcome = { inserted: [], saved: [] }
+    await mergeBatch(this.sql, rows, this.options.writer, listSaved, (transaction, outcomes) => {
+      outcome = writeOutcome(outcomes)
+      attempts.inDoubt = { transaction, outcome }
+    })
+    return outcome
   }
 
   close(): Promise<void> {
@@ -36,6 +51,16 @@ class PostgresConnection implements StoreConnection {
       // closing a broken connection can itself fail; it is being dropped either way
     })
   }
+}
+
+function writeOutcome(outcomes: MergeOutcome[]): WriteOutcome {
+  const inserted: number[] = []
+  const saved: WriteOutcome['saved'] = []
+  for (const o of outcomes) {
+    inserted.push(Number(o.part), o.stored)
+    if (o.saved !== null) saved.push(...o.saved)
+  }
+  return { inserted, saved }
 }
 
 export const postgresStore: Store = {
