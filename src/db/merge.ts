@@ -47,11 +47,15 @@ const MERGE = `
     ON CONFLICT (instance, shard, topic) DO UPDATE
     SET unique_processed = c.unique_processed + excluded.unique_processed,
         duplicate_dropped = c.duplicate_dropped + excluded.duplicate_dropped
+  ), per_part AS (
+    SELECT f.part::text AS part, count(*)::int AS stored,
+           json_agg(json_build_array(f.topic, f.event_id)) FILTER (WHERE $3) AS saved
+    FROM inserted JOIN firsts f USING (topic, event_id)
+    GROUP BY f.part
   )
-  SELECT f.part::text AS part, count(*)::int AS stored,
-         json_agg(json_build_array(f.topic, f.event_id)) FILTER (WHERE $3) AS saved
-  FROM inserted JOIN firsts f USING (topic, event_id)
-  GROUP BY f.part`
+  -- at least one row, so the transaction's id comes back even when nothing was new
+  SELECT pg_current_xact_id()::text AS transaction, p.part, p.stored, p.saved
+  FROM (VALUES (1)) AS one LEFT JOIN per_part p ON true`
 
 export interface MergeOutcome {
   /** bigint as text: part ids outgrow int4 on a long-running shard. */
@@ -59,6 +63,9 @@ export interface MergeOutcome {
   stored: number
   saved: [topic: string, eventId: string][] | null
 }
+
+/** A row of the merge: a part's outcome, or only the transaction's id when nothing was new. */
+type MergeRow = { transaction: string } & (MergeOutcome | { part: null })
 
 /**
  * `committing` is told the transaction's id (xid8, as text) and the outcome once the merge is
@@ -75,12 +82,9 @@ export async function mergeBatch(
     // executed now, so it is queued (pipelined) ahead of the COPY
     const staging = tx.unsafe(STAGING).execute()
     await Promise.all([staging, copyRows(tx, rows)])
-    // the id is asked in the same write as the merge: no round trip of its own
-    const [outcomes, [id]] = await Promise.all([
-      tx.unsafe<MergeOutcome[]>(MERGE, [owner.instance, owner.shard, listSaved]),
-      tx<{ transaction: string }[]>`SELECT pg_current_xact_id()::text AS transaction`,
-    ])
-    committing(id!.transaction, outcomes)
+    const merged = await tx.unsafe<MergeRow[]>(MERGE, [owner.instance, owner.shard, listSaved])
+    const outcomes = merged.filter((row): row is MergeRow & MergeOutcome => row.part !== null)
+    committing(merged[0]!.transaction, outcomes)
   })
 }
 
