@@ -1,8 +1,9 @@
 /**
  * The PostgreSQL store: events encoded as COPY text rows (copy-text.ts), one connection per
- * worker with its temporary staging table (created by any batch that finds it missing), a batch
- * left in doubt by a lost commit acknowledgement settled by its transaction's status (in-doubt.ts), each batch stored by COPY + one merge statement
- * (merge.ts), and the retry table of transient failures (transient.ts).
+ * worker with its temporary staging table (created by any batch that finds it missing), each
+ * batch stored by COPY + one merge statement (merge.ts), a batch left in doubt by a lost commit
+ * acknowledgement settled by its transaction's status (in-doubt.ts), and the retry table of
+ * transient failures (transient.ts).
  */
 import { connect, type Sql } from './connect.js'
 import { stagingRow } from './copy-text.js'
@@ -38,6 +39,7 @@ class PostgresConnection implements StoreConnection {
       if (await committed(this.sql, doubt.transaction)) return doubt.outcome
       attempts.inDoubt = null
     }
+    // replaced by mergeBatch just before it sends COMMIT, which it awaits before resolving
     let outcome: WriteOutcome = { inserted: [], saved: [] }
     await mergeBatch(this.sql, rows, this.options.writer, listSaved, (transaction, outcomes) => {
       outcome = writeOutcome(outcomes)
