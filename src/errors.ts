@@ -28,9 +28,13 @@ export const INTERNAL_ERRORS = {
   ERR_AGG_EMBEDDED_START: 'The embedded PostgreSQL exited or did not become ready at start-up.',
   ERR_AGG_EMBEDDED_ORPHAN:
     'A PostgreSQL left running by an earlier aggregator on DATA_DIR did not stop when asked.',
+  ERR_AGG_DB_ENCODING:
+    'The database is not encoded UTF8 (its events would be refused or stored unchecked); the process does not start.',
   ERR_AGG_UNKNOWN_STORE: 'STORE names no store implementation.',
   ERR_AGG_DASHBOARD_NOT_BUILT: 'The dashboard bundle is missing from dist/: run `npm run build`.',
   ERR_AGG_ATTEMPT_TIMEOUT: 'One flush attempt exceeded DB_TIMEOUT_MS; it is retried.',
+  ERR_AGG_WRITE_GAVE_UP:
+    "A worker gave a batch up (an error that is not transient, or DB_RETRY_MS ran out); its message carries the last error's code (e.g. the SQLSTATE) and the attempts.",
   ERR_AGG_BATCH_FAILED:
     'A batch failed after its retries; its requests get `store_unavailable` (the cause is logged).',
 } as const

@@ -6,23 +6,30 @@
  *
  * Each attempt is bounded by `attemptTimeoutMs`; failures the store calls transient are retried
  * after the delay it names until `retryMs` has passed, then the batch fails and the shard answers
- * its requests 503.
+ * its requests 503. The attempts at one batch share a `BatchAttempts`: a retry after a commit
+ * whose acknowledgement was lost first learns whether that commit landed, and if it did, answers
+ * its outcome instead of storing the batch again.
  */
 import { setTimeout as sleep } from 'node:timers/promises'
 import { workerData } from 'piscina'
-import { storeNamed, type StoreConnection, type WriteOutcome } from '../src/db/store.js'
+import {
+  storeNamed,
+  type BatchAttempts,
+  type StoreConnection,
+  type WriteOutcome,
+} from '../src/db/store.js'
 import { AggregatorError } from '../src/errors.js'
 import type { FlushResult, FlushTask, WorkerConfig } from '../src/pipeline/protocol.js'
 
 const config = workerData as WorkerConfig
 const store = storeNamed(config.store)
 
-/** The open connection, and whether its per-connection setup has run. */
-let session: { connection: StoreConnection; ready: boolean } | null = null
+/** The open connection; a failed attempt drops it. */
+let session: StoreConnection | null = null
 
 /** Drops the connection without waiting: a fresh one is opened for the next attempt. */
 function discard(): void {
-  void session?.connection.close()
+  void session?.close()
   session = null
 }
 
@@ -32,7 +39,7 @@ class AttemptTimeout extends AggregatorError {
   }
 }
 
-async function attempt(task: FlushTask): Promise<WriteOutcome> {
+async function attempt(task: FlushTask, attempts: BatchAttempts): Promise<WriteOutcome> {
   let timer: NodeJS.Timeout | undefined
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(
@@ -41,38 +48,52 @@ async function attempt(task: FlushTask): Promise<WriteOutcome> {
     )
   })
   try {
-    return await Promise.race([write(task), timeout])
+    return await Promise.race([write(task, attempts), timeout])
   } finally {
     clearTimeout(timer)
   }
 }
 
-async function write(task: FlushTask): Promise<WriteOutcome> {
-  const open = (session ??= {
-    connection: store.connect({
-      target: config.target,
-      writer: { instance: config.instanceId, shard: config.shard },
-      connectTimeoutMs: config.attemptTimeoutMs,
-    }),
-    ready: false,
+function write(task: FlushTask, attempts: BatchAttempts): Promise<WriteOutcome> {
+  session ??= store.connect({
+    target: config.target,
+    writer: { instance: config.instanceId, shard: config.shard },
+    connectTimeoutMs: config.attemptTimeoutMs,
   })
-  if (!open.ready) {
-    await open.connection.setup()
-    open.ready = true
+  return session.write(task.rows, task.listSaved, attempts)
+}
+
+/**
+ * The batch's last error, as the main thread logs it. Only an error's message crosses the thread
+ * boundary (structured clone drops `code`), so the code (a SQLSTATE, a postgres.js or errno
+ * code) is put in the message, with the number of attempts.
+ */
+class WriteGaveUp extends AggregatorError {
+  constructor(error: unknown, attempts: number) {
+    const { code, message } = error as { code?: unknown; message?: unknown }
+    const tag = typeof code === 'string' ? `[${code}] ` : ''
+    super(
+      'ERR_AGG_WRITE_GAVE_UP',
+      `${tag}${String(message)} (gave up after ${attempts} attempt${attempts > 1 ? 's' : ''})`,
+      { cause: error },
+    )
   }
-  return open.connection.write(task.rows, task.listSaved)
 }
 
 export default async function flush(task: FlushTask): Promise<FlushResult> {
   const started = performance.now()
+  // a retry after a commit whose acknowledgement was lost must not store the batch twice
+  const shared: BatchAttempts = { inDoubt: null }
   for (let attempts = 1; ; attempts++) {
     try {
-      const outcome = await attempt(task)
+      const outcome = await attempt(task, shared)
       return { ...outcome, attempts, ms: performance.now() - started }
     } catch (error) {
       discard()
       const delayMs = store.retryDelayMs(error, attempts)
-      if (delayMs === null || performance.now() - started + delayMs > config.retryMs) throw error
+      if (delayMs === null || performance.now() - started + delayMs > config.retryMs) {
+        throw new WriteGaveUp(error, attempts)
+      }
       await sleep(delayMs)
     }
   }

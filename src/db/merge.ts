@@ -5,14 +5,20 @@
  * cannot deadlock), and adds the outcome to this shard's counter rows. The counters always agree
  * with the stored rows.
  *
- * The staging table is created once per connection and emptied by every commit (ON COMMIT
+ * The staging table lives as long as the session and is emptied by every commit (ON COMMIT
  * DELETE ROWS truncates it: a DELETE would leave dead rows that nothing vacuums in a temporary
- * table, and every later batch would scan them).
+ * table, and every later batch would scan them). Every batch creates it when it is missing: a
+ * session can be replaced under us at any time (postgres.js ends a connection after a random
+ * 30–60 min `max_lifetime` and opens a new one for the next query; a lost connection is
+ * reopened the same way), and a batch must never fail because its session is new. The check is
+ * pipelined with the COPY (sent without waiting for its answer), so it adds no round trip, only
+ * a catalogue lookup when the table exists.
  */
+import type postgres from 'postgres'
 import type { Sql } from './connect.js'
 
 const STAGING = `
-  CREATE TEMP TABLE staging (
+  CREATE TEMP TABLE IF NOT EXISTS staging (
     part text, topic text COLLATE "C", event_id text COLLATE "C", ts text, source text,
     payload text
   ) ON COMMIT DELETE ROWS`
@@ -41,11 +47,15 @@ const MERGE = `
     ON CONFLICT (instance, shard, topic) DO UPDATE
     SET unique_processed = c.unique_processed + excluded.unique_processed,
         duplicate_dropped = c.duplicate_dropped + excluded.duplicate_dropped
+  ), per_part AS (
+    SELECT f.part::text AS part, count(*)::int AS stored,
+           json_agg(json_build_array(f.topic, f.event_id)) FILTER (WHERE $3) AS saved
+    FROM inserted JOIN firsts f USING (topic, event_id)
+    GROUP BY f.part
   )
-  SELECT f.part::text AS part, count(*)::int AS stored,
-         json_agg(json_build_array(f.topic, f.event_id)) FILTER (WHERE $3) AS saved
-  FROM inserted JOIN firsts f USING (topic, event_id)
-  GROUP BY f.part`
+  -- at least one row, so the transaction's id comes back even when nothing was new
+  SELECT pg_current_xact_id()::text AS transaction, p.part, p.stored, p.saved
+  FROM (VALUES (1)) AS one LEFT JOIN per_part p ON true`
 
 export interface MergeOutcome {
   /** bigint as text: part ids outgrow int4 on a long-running shard. */
@@ -54,29 +64,51 @@ export interface MergeOutcome {
   saved: [topic: string, eventId: string][] | null
 }
 
-/** Once per connection, before its first batch. */
-export async function createStaging(sql: Sql): Promise<void> {
-  await sql.unsafe(STAGING)
-}
+/** A row of the merge: a part's outcome, or only the transaction's id when nothing was new. */
+type MergeRow = { transaction: string } & (MergeOutcome | { part: null })
 
-/** Whether an error means the connection's staging table is gone (the session was replaced). */
-export function lostStaging(error: unknown): boolean {
-  const e = error as { code?: unknown; message?: unknown } | null | undefined
-  return e?.code === '42P01' && /"staging"/.test(String(e.message))
-}
-
+/**
+ * `committing` is told the transaction's id (xid8, as text) and the outcome once the merge is
+ * done, just before COMMIT is sent: from then until it is acknowledged, the batch is in doubt.
+ */
 export async function mergeBatch(
   sql: Sql,
   rows: Uint8Array,
   owner: { instance: string; shard: number },
   listSaved: boolean,
-): Promise<MergeOutcome[]> {
-  return sql.begin(async (tx) => {
-    const copy = await tx`COPY staging FROM STDIN`.writable()
-    await new Promise<void>((resolve, reject) => {
-      copy.once('error', reject)
-      copy.end(Buffer.from(rows.buffer, rows.byteOffset, rows.byteLength), () => resolve())
-    })
-    return tx.unsafe<MergeOutcome[]>(MERGE, [owner.instance, owner.shard, listSaved])
+  committing: (transaction: string, outcomes: MergeOutcome[]) => void,
+): Promise<void> {
+  await sql.begin(async (tx) => {
+    // executed now, so it is queued (pipelined) ahead of the COPY
+    const staging = tx.unsafe(STAGING).execute()
+    await Promise.all([staging, copyRows(tx, rows)])
+    const merged = await tx.unsafe<MergeRow[]>(MERGE, [owner.instance, owner.shard, listSaved])
+    const outcomes = merged.filter((row): row is MergeRow & MergeOutcome => row.part !== null)
+    committing(merged[0]!.transaction, outcomes)
+  })
+}
+
+/**
+ * COPY the rows into staging, settled by the server's answer either way. postgres.js never
+ * settles the writable when the server rejects the data after its last row
+ * (porsager/postgres#1173, open): the error goes to the COPY query's `reject`, whose promise
+ * already resolved with the writable, and is lost; the batch would hang until DB_TIMEOUT_MS and
+ * be retried as if the connection were at fault. So that `reject` is wrapped to settle the COPY
+ * with the real error (and its SQLSTATE). An error while rows are still being written arrives on
+ * the writable itself.
+ */
+async function copyRows(tx: postgres.TransactionSql, rows: Uint8Array): Promise<void> {
+  const query = tx`COPY staging FROM STDIN`
+  const copy = await query.writable()
+  await new Promise<void>((resolve, reject) => {
+    // postgres.js rejects a query with its PostgresError (or a connection Error)
+    const settles = query as unknown as { reject: (error: Error) => void }
+    const rejectQuery = settles.reject
+    settles.reject = (error) => {
+      reject(error)
+      rejectQuery(error)
+    }
+    copy.once('error', reject)
+    copy.end(Buffer.from(rows.buffer, rows.byteOffset, rows.byteLength), () => resolve())
   })
 }

@@ -3,6 +3,7 @@
  * start at once: one transaction under an advisory lock, each version recorded once.
  */
 import type { Sql } from './connect.js'
+import { requireUtf8 } from './encoding.js'
 
 const MIGRATIONS: readonly string[] = [
   `
@@ -37,6 +38,8 @@ const MIGRATIONS: readonly string[] = [
 const LOCK_KEY = 7_268_114_903
 
 export async function migrate(sql: Sql): Promise<number> {
+  // before any schema is written into a database the events could not be stored in
+  await requireUtf8(sql)
   return sql.begin(async (tx) => {
     await tx`SELECT pg_advisory_xact_lock(${LOCK_KEY})`
     await tx`

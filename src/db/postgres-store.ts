@@ -1,13 +1,22 @@
 /**
  * The PostgreSQL store: events encoded as COPY text rows (copy-text.ts), one connection per
- * worker with its temporary staging table, each batch stored by COPY + one merge statement
- * (merge.ts), and the retry table of transient failures (transient.ts).
+ * worker with its temporary staging table (created by any batch that finds it missing), each
+ * batch stored by COPY + one merge statement (merge.ts), a batch left in doubt by a lost commit
+ * acknowledgement settled by its transaction's status (in-doubt.ts), and the retry table of
+ * transient failures (transient.ts).
  */
 import { connect, type Sql } from './connect.js'
 import { stagingRow } from './copy-text.js'
-import { createStaging, lostStaging, mergeBatch } from './merge.js'
-import type { ConnectionOptions, Store, StoreConnection, WriteOutcome } from './store.js'
-import { backoffFor, delayMs, RECONNECT } from './transient.js'
+import { committed } from './in-doubt.js'
+import { mergeBatch, type MergeOutcome } from './merge.js'
+import type {
+  BatchAttempts,
+  ConnectionOptions,
+  Store,
+  StoreConnection,
+  WriteOutcome,
+} from './store.js'
+import { backoffFor, delayMs } from './transient.js'
 
 class PostgresConnection implements StoreConnection {
   private readonly sql: Sql
@@ -20,19 +29,23 @@ class PostgresConnection implements StoreConnection {
     })
   }
 
-  setup(): Promise<void> {
-    return createStaging(this.sql)
-  }
-
-  async write(rows: Uint8Array, listSaved: boolean): Promise<WriteOutcome> {
-    const outcomes = await mergeBatch(this.sql, rows, this.options.writer, listSaved)
-    const inserted: number[] = []
-    const saved: WriteOutcome['saved'] = []
-    for (const o of outcomes) {
-      inserted.push(Number(o.part), o.stored)
-      if (o.saved !== null) saved.push(...o.saved)
+  async write(
+    rows: Uint8Array,
+    listSaved: boolean,
+    attempts: BatchAttempts,
+  ): Promise<WriteOutcome> {
+    const doubt = attempts.inDoubt
+    if (doubt !== null) {
+      if (await committed(this.sql, doubt.transaction)) return doubt.outcome
+      attempts.inDoubt = null
     }
-    return { inserted, saved }
+    // replaced by mergeBatch just before it sends COMMIT, which it awaits before resolving
+    let outcome: WriteOutcome = { inserted: [], saved: [] }
+    await mergeBatch(this.sql, rows, this.options.writer, listSaved, (transaction, outcomes) => {
+      outcome = writeOutcome(outcomes)
+      attempts.inDoubt = { transaction, outcome }
+    })
+    return outcome
   }
 
   close(): Promise<void> {
@@ -42,13 +55,22 @@ class PostgresConnection implements StoreConnection {
   }
 }
 
+function writeOutcome(outcomes: MergeOutcome[]): WriteOutcome {
+  const inserted: number[] = []
+  const saved: WriteOutcome['saved'] = []
+  for (const o of outcomes) {
+    inserted.push(Number(o.part), o.stored)
+    if (o.saved !== null) saved.push(...o.saved)
+  }
+  return { inserted, saved }
+}
+
 export const postgresStore: Store = {
   name: 'postgres',
   row: stagingRow,
   connect: (options) => new PostgresConnection(options),
   retryDelayMs(error, attempt) {
-    // a session postgres.js reopened by itself has lost its staging table: a new one fixes it
-    const backoff = lostStaging(error) ? RECONNECT : backoffFor(error)
+    const backoff = backoffFor(error)
     return backoff === null ? null : delayMs(backoff, attempt)
   },
 }

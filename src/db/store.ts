@@ -4,7 +4,8 @@
  * one new module plus one entry in `STORES`, chosen by the `STORE` setting.
  *
  *   main thread    row(part, event)  once per event, on the hot path: a part's bytes are its rows
- *   worker thread  connect() → setup() once → write(batch) … ; close() after any failure
+ *   worker thread  connect() → write(batch, attempts) … ; close() after any failure; the next
+ *                  attempt at a batch first settles an earlier attempt's commit left in doubt
  *                  retryDelayMs(error, attempt): wait and try again, or give the batch up
  *
  * Only the name crosses the thread boundary: each worker resolves the store with `storeNamed`.
@@ -37,11 +38,30 @@ export interface WriteOutcome {
   saved: [topic: string, eventId: string][]
 }
 
+/**
+ * What the attempts at one batch share. An attempt whose commit was sent but never acknowledged
+ * (it timed out, or its connection was lost) leaves the batch in doubt: the next attempt must
+ * learn whether that commit landed before writing again, or the batch would be counted twice
+ * and its new events answered as duplicates.
+ */
+export interface BatchAttempts {
+  inDoubt: InDoubt | null
+}
+
+export interface InDoubt {
+  /** The store's name for the transaction whose commit was sent (PostgreSQL: its xid8). */
+  transaction: string
+  /** What the batch came to, if that transaction committed. */
+  outcome: WriteOutcome
+}
+
 export interface StoreConnection {
-  /** Once per connection, before its first write (PostgreSQL: the temporary staging table). */
-  setup(): Promise<void>
-  /** Stores one batch in one transaction: the rows of one or more parts, all or none. */
-  write(rows: Uint8Array, listSaved: boolean): Promise<WriteOutcome>
+  /**
+   * Stores one batch in one transaction: the rows of one or more parts, all or none. Whatever
+   * the write needs from its session (PostgreSQL: the temporary staging table) it prepares
+   * itself when missing: the client library may replace a session between two writes.
+   */
+  write(rows: Uint8Array, listSaved: boolean, attempts: BatchAttempts): Promise<WriteOutcome>
   /** Closes at once, abandoning a write in progress; never rejects (the connection may be broken). */
   close(): Promise<void>
 }

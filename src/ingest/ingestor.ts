@@ -18,6 +18,8 @@ export type PublishResult =
   /** Not committed within the deadline: the events stay in the pipeline, the client is freed. */
   | { kind: 'late'; message: string }
 
+const STORE_FAILED = 'the events could not be stored; retry after the indicated delay'
+
 export interface Pipeline {
   admit(events: readonly Event[]): Ticket | null
 }
@@ -63,8 +65,9 @@ export class Ingestor {
         ticket.done.then((stored): PublishResult => ({ kind: 'stored', stored })),
         late,
       ])
-    } catch (error) {
-      return { kind: 'failed', message: (error as Error).message }
+    } catch {
+      // the cause (logged by the shard) may quote the database: the client gets a fixed text
+      return { kind: 'failed', message: STORE_FAILED }
     } finally {
       clearTimeout(timer)
     }

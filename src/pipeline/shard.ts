@@ -200,9 +200,7 @@ export class Shard {
       report = { ...batch, unique, duplicates: events - unique, ms, attempts }
       if (listSaved) logOutcome(this.log, parts, result.saved)
     } catch (cause) {
-      const failed = new BatchFailed(`storing a batch failed: ${(cause as Error).message}`, {
-        cause,
-      })
+      const failed = new BatchFailed({ cause })
       for (const part of parts) part.ticket.partFailed(failed)
       const ms = performance.now() - started
       report = { ...batch, unique: 0, duplicates: 0, ms, attempts: 0, failed }

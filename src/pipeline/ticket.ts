@@ -11,10 +11,13 @@ export interface Stored {
   duplicates: number
 }
 
-/** A batch the store could not take after its retries: every request in it fails. */
+/**
+ * A batch the store could not take after its retries: every request in it fails. Its message is
+ * fixed (requests may be answered with it); the cause, which may quote the database, is logged.
+ */
 export class BatchFailed extends AggregatorError {
-  constructor(message: string, options?: ErrorOptions) {
-    super('ERR_AGG_BATCH_FAILED', message, options)
+  constructor(options?: ErrorOptions) {
+    super('ERR_AGG_BATCH_FAILED', 'storing a batch failed (its cause is logged)', options)
   }
 }
 

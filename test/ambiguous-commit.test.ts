@@ -1,0 +1,40 @@
+/**
+ * A commit whose acknowledgement is lost (here: a COMMIT slower than DB_TIMEOUT_MS, so the attempt
+ * is abandoned while PostgreSQL goes on and commits it) must not be stored or counted again by
+ * the retry: the client hears its new event was new, and the counters say one event, once.
+ */
+import t from 'tap'
+import { startApp } from './support/app.js'
+import { event, post, stats } from './support/client.js'
+import { storedEvents, testDatabase } from './support/database.js'
+
+const SLOW_TOPIC = 'ambiguous.slow'
+
+const db = await testDatabase(t)
+// test only: a commit holding an event of SLOW_TOPIC takes 1.5 s, three times DB_TIMEOUT_MS
+await db.sql.unsafe(`
+  CREATE FUNCTION slow_commit() RETURNS trigger LANGUAGE plpgsql
+    AS $$ BEGIN PERFORM pg_sleep(1.5); RETURN NULL; END $$;
+  CREATE CONSTRAINT TRIGGER slow_commit AFTER INSERT ON events
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW
+    WHEN (NEW.topic = '${SLOW_TOPIC}') EXECUTE FUNCTION slow_commit();
+`)
+const server = await startApp(t, {
+  DATABASE_URL: db.url,
+  SHARDS: '1',
+  DB_TIMEOUT_MS: '500',
+  DB_RETRY_MS: '20000',
+})
+
+t.test(
+  'a retry after a lost commit acknowledgement answers and counts the batch once',
+  async (t) => {
+    const reply = await post(server.url, '/publish', [event({ topic: SLOW_TOPIC })])
+    t.equal(reply.status, 200)
+    t.match(reply.body, { accepted: 1, unique: 1, duplicates: 0 })
+    const committed = server.logs.find((line) => line.msg === 'batch committed')
+    t.ok((committed?.attempts as number) > 1, 'the first attempt was abandoned during its commit')
+    t.equal(await storedEvents(db.sql, SLOW_TOPIC), 1)
+    t.match(await stats(server.url), { received: 1, unique_processed: 1, duplicate_dropped: 0 })
+  },
+)

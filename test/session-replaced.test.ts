@@ -1,0 +1,51 @@
+/**
+ * The worker's database session can be replaced between two batches (postgres.js ends a
+ * connection after a random 30–60 min lifetime; a server can drop one): the next batch runs on a
+ * fresh session without its temporary staging table, and must still commit at once, with no
+ * retry to lean on (DB_RETRY_MS=0). A batch that does fail answers a fixed message: the database's
+ * words go to the log, never to the client.
+ */
+import { setTimeout as sleep } from 'node:timers/promises'
+import type postgres from 'postgres'
+import t from 'tap'
+import { startApp } from './support/app.js'
+import { event, post } from './support/client.js'
+import { storedEvents, testDatabase } from './support/database.js'
+
+const db = await testDatabase(t)
+const server = await startApp(t, { DATABASE_URL: db.url, SHARDS: '1', DB_RETRY_MS: '0' })
+const { url } = server
+
+/** Ends the app's sessions from the server side and waits until they are gone. */
+async function replaceSessions(sql: postgres.Sql): Promise<void> {
+  await sql`
+    SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+    WHERE application_name = 'pubsub-aggregator' AND datname = current_database()`
+  for (;;) {
+    const [row] = await sql<{ n: number }[]>`
+      SELECT count(*)::int AS n FROM pg_stat_activity
+      WHERE application_name = 'pubsub-aggregator' AND datname = current_database()`
+    if (row!.n === 0) return
+    await sleep(20)
+  }
+}
+
+t.test('a batch on a replaced session commits at once, without a retry', async (t) => {
+  t.equal((await post(url, '/publish', [event({ topic: 'session.first' })])).status, 200)
+  await replaceSessions(db.sql)
+  const reply = await post(url, '/publish', [event({ topic: 'session.replaced' })])
+  t.equal(reply.status, 200)
+  t.equal(reply.body.unique, 1)
+  t.equal(await storedEvents(db.sql, 'session.replaced'), 1)
+})
+
+t.test('a failed batch answers a fixed message and logs the database error', async (t) => {
+  await db.sql`ALTER TABLE events RENAME TO events_away`
+  t.teardown(() => db.sql`ALTER TABLE events_away RENAME TO events`)
+  const reply = await post(url, '/publish', [event({ topic: 'session.refused' })])
+  t.equal(reply.status, 503)
+  t.equal(reply.body.error, 'store_unavailable')
+  t.notMatch(reply.body.message, /relation|exist|42P01/, 'no database text in the answer')
+  const failed = server.logs.find((line) => line.msg === 'batch failed; its requests get 503')
+  t.match(failed, { err: { message: /^\[42P01\] relation "events" does not exist/ } })
+})
