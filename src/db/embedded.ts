@@ -43,7 +43,7 @@ export async function startEmbedded(dataDir: string, log: Logger): Promise<Embed
   }
   let release: () => Promise<void>
   try {
-    await fs.mkdir(dataDir, { recursive: true })
+    await makeFolder(dataDir)
     const opened = await openToPostgresUser(dataDir)
     if (opened.length > 0) {
       log.warn(
@@ -98,6 +98,22 @@ export async function startEmbedded(dataDir: string, log: Logger): Promise<Embed
       await stopServer(server)
       await release()
     },
+  }
+}
+
+/**
+ * `fs.mkdir(dir, { recursive: true })`, failing with the real reason: Node's recursive mkdir
+ * reports ENOENT for a folder it may not create (under a read-only mount), so on ENOENT each
+ * missing folder is made one by one, and the one that fails says why.
+ */
+async function makeFolder(dir: string): Promise<void> {
+  try {
+    await fs.mkdir(dir, { recursive: true })
+  } catch (error) {
+    const parent = path.dirname(dir)
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT' || parent === dir) throw error
+    await makeFolder(parent)
+    await fs.mkdir(dir)
   }
 }
 
