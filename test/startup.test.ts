@@ -151,3 +151,24 @@ function startingUp(): Buffer {
   header.writeInt32BE(4 + body.length, 1)
   return Buffer.concat([header, body])
 }
+
+t.test(
+  'a database that refuses the credentials stops the start at once, without waiting',
+  async (t) => {
+    const db = await testDatabase(t)
+    const wrong = new URL(db.url)
+    wrong.password = 'not-the-password'
+    const { code, output } = await runToExit({
+      DATABASE_URL: wrong.toString(),
+      DB_WAIT_MS: '600000',
+      HOST: '127.0.0.1',
+      PORT: '0',
+    })
+    t.equal(code, 1)
+    t.notMatch(output, 'not reachable yet')
+    t.match(plainLines(output), [
+      /^pubsub-aggregator: database .* refused the connection: .*\(28P01\)$/,
+    ])
+    t.notMatch(output, 'not-the-password')
+  },
+)
