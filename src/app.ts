@@ -18,8 +18,10 @@ import { migrate } from './db/migrate.js'
 import { ping, readCounters, readEvents } from './db/read.js'
 import { storeNamed } from './db/store.js'
 import { describeTarget, urlTarget, type DbTarget } from './db/target.js'
+import { waitForDatabase } from './db/wait.js'
 import { Tokens } from './http/auth.js'
 import { Origins } from './http/origin.js'
+import { checkPort } from './http/port.js'
 import { HttpServer } from './http/server.js'
 import { Ingestor } from './ingest/ingestor.js'
 import type { Logger } from './log.js'
@@ -38,6 +40,8 @@ export interface Running {
 
 export async function start(config: Config, log: Logger): Promise<Running> {
   const uws = loadUws()
+  // a busy port fails in a moment, before a database is started for nothing
+  await checkPort(config.HOST, config.PORT)
   let embedded: Embedded | null = null
   let target: DbTarget
   if (config.DATABASE_URL !== undefined) {
@@ -52,6 +56,7 @@ export async function start(config: Config, log: Logger): Promise<Running> {
     onnotice: (notice) => log.warn({ notice: notice.message }, 'postgres notice'),
   })
   try {
+    await waitForDatabase(sql, describeTarget(target, embedded !== null), config.DB_WAIT_MS, log)
     const applied = await migrate(sql)
     const edge = new EdgeCounters()
     // read at scrape time, when `shards` exists; only batch latencies are pushed as they happen

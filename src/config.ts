@@ -50,6 +50,7 @@ export const ConfigSchema = v.object({
   LOG_LEVEL: choice(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'info'),
   DB_TIMEOUT_MS: int(100, 600_000, 10_000),
   DB_RETRY_MS: int(0, 600_000, 10_000),
+  DB_WAIT_MS: int(0, 3_600_000, 30_000),
   SHUTDOWN_TIMEOUT_MS: int(100, 600_000, 30_000),
   INSTANCE_ID: v.optional(v.pipe(v.string(), v.minLength(1), v.maxLength(200))),
   BODY_TIMEOUT_MS: int(100, 600_000, 10_000),
@@ -155,6 +156,11 @@ export const CONFIG_DOCS: { readonly [K in keyof typeof ConfigSchema.entries]: C
     unit: 'ms',
     meaning:
       'How long a batch retries transient failures (lost connection, deadlock, serialization, server restarting) with backoff before its requests get `503`.',
+  },
+  DB_WAIT_MS: {
+    unit: 'ms',
+    meaning:
+      'How long start-up waits for the database to answer (containers start in any order), trying again with backoff and logging each attempt, before it exits 1. `0`: one attempt. Each attempt is bounded by `DB_TIMEOUT_MS`; a refusal that waiting cannot cure (wrong password, no such database) exits at once.',
   },
   SHUTDOWN_TIMEOUT_MS: {
     unit: 'ms',

@@ -22,7 +22,12 @@ export class AggregatorError extends Error {
  */
 export const INTERNAL_ERRORS = {
   ERR_AGG_CONFIG: 'The environment holds an invalid setting; the process exits 2 naming each.',
-  ERR_AGG_LISTEN: 'The HTTP port could not be bound (in use, or not allowed).',
+  ERR_AGG_PORT_IN_USE:
+    'Another process listens on PORT at HOST; the aggregator holds its port alone, never shared.',
+  ERR_AGG_LISTEN:
+    'The HTTP port could not be bound for another reason (not allowed, no such address).',
+  ERR_AGG_DATA_DIR:
+    'DATA_DIR cannot be created or written (a file in its path, permissions, read-only).',
   ERR_AGG_DATA_DIR_IN_USE: 'Another running aggregator holds DATA_DIR (its `aggregator.pid`).',
   ERR_AGG_DATA_DIR_TOO_DEEP: "DATA_DIR is too long a path for the embedded server's unix socket.",
   ERR_AGG_EMBEDDED_START: 'The embedded PostgreSQL exited or did not become ready at start-up.',
@@ -30,6 +35,10 @@ export const INTERNAL_ERRORS = {
     'A PostgreSQL left running by an earlier aggregator on DATA_DIR did not stop when asked.',
   ERR_AGG_DB_ENCODING:
     'The database is not encoded UTF8 (its events would be refused or stored unchecked); the process does not start.',
+  ERR_AGG_DB_UNREACHABLE:
+    'The database did not answer within DB_WAIT_MS at start-up (each attempt is logged).',
+  ERR_AGG_DB_REFUSED:
+    'The database answered start-up with an error that waiting does not cure (password, no such database).',
   ERR_AGG_UNKNOWN_STORE: 'STORE names no store implementation.',
   ERR_AGG_DASHBOARD_NOT_BUILT: 'The dashboard bundle is missing from dist/: run `npm run build`.',
   ERR_AGG_ATTEMPT_TIMEOUT: 'One flush attempt exceeded DB_TIMEOUT_MS; it is retried.',

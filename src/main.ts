@@ -1,9 +1,11 @@
 /**
  * The process entry: configuration, logger, the app, and signals. A bad configuration exits 2,
- * a failed start 1; SIGTERM/SIGINT drain accepted events, a second signal exits 130.
+ * a failed start 1, each with one plain line on stderr naming the cause (the start-up failure
+ * also logged with its cause); SIGTERM/SIGINT drain accepted events, a second signal exits 130.
  */
 import { start, type Running } from './app.js'
 import { ConfigError, loadConfig, type Config } from './config.js'
+import { AggregatorError } from './errors.js'
 import { createLogger } from './log.js'
 
 async function main(): Promise<void> {
@@ -21,6 +23,10 @@ async function main(): Promise<void> {
     running = await start(config, log)
   } catch (error) {
     log.fatal({ err: error }, 'start-up failed')
+    // known failures carry a sentence naming their cause; anything else at least its message
+    const cause =
+      error instanceof AggregatorError ? error.message : `start-up failed: ${String(error)}`
+    process.stderr.write(`pubsub-aggregator: ${cause}\n`)
     process.exit(1)
   }
   let stopping = false

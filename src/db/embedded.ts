@@ -17,6 +17,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { promisify } from 'node:util'
 import { AggregatorError } from '../errors.js'
 import type { Logger } from '../log.js'
+import { systemReason } from '../system-errors.js'
 import type { DbTarget } from './target.js'
 
 export interface Embedded {
@@ -40,42 +41,48 @@ export async function startEmbedded(dataDir: string, log: Logger): Promise<Embed
       `DATA_DIR is too deep for a unix socket (${socketPath}); choose a shorter path`,
     )
   }
-  await fs.mkdir(dataDir, { recursive: true })
-  const opened = await openToPostgresUser(dataDir)
-  if (opened.length > 0) {
-    log.warn(
-      { folders: opened },
-      'gave others traverse (x) permission so PostgreSQL can reach its files',
-    )
-  }
-  const release = await claimDataDir(dataDir)
-  await stopOrphan(dir, log)
-  const EmbeddedPostgres = await importWithoutSignalHooks()
-  const pg = new EmbeddedPostgres({
-    databaseDir: dir,
-    port: PORT,
-    user: USER,
-    password: PASSWORD,
-    authMethod: 'scram-sha-256',
-    persistent: true,
-    // PostgreSQL refuses to run as root; the package then runs it as a `postgres` system user
-    createPostgresUser: process.getuid?.() === 0,
-    initdbFlags: ['--encoding=UTF8', '--locale=C'],
-    onLog: (message: string) => log.debug({ postgres: message.trim() }, 'embedded postgres'),
-    onError: (error: unknown) => log.error({ err: error }, 'embedded postgres'),
-  })
-  const fresh = !(await exists(path.join(dir, 'PG_VERSION')))
-  if (fresh) {
-    // the postgres system user must be able to reach the folder it owns
-    await fs.chmod(dataDir, 0o755)
-    await pg.initialise()
+  let release: () => Promise<void>
+  try {
+    await makeFolder(dataDir)
+    const opened = await openToPostgresUser(dataDir)
+    if (opened.length > 0) {
+      log.warn(
+        { folders: opened },
+        'gave others traverse (x) permission so PostgreSQL can reach its files',
+      )
+    }
+    release = await claimDataDir(dataDir)
+  } catch (error) {
+    throw unusable(dataDir, error)
   }
   let server: ChildProcess
+  let fresh: boolean
   try {
+    await stopOrphan(dir, log)
+    const EmbeddedPostgres = await importWithoutSignalHooks()
+    const pg = new EmbeddedPostgres({
+      databaseDir: dir,
+      port: PORT,
+      user: USER,
+      password: PASSWORD,
+      authMethod: 'scram-sha-256',
+      persistent: true,
+      // PostgreSQL refuses to run as root; the package then runs it as a `postgres` system user
+      createPostgresUser: process.getuid?.() === 0,
+      initdbFlags: ['--encoding=UTF8', '--locale=C'],
+      onLog: (message: string) => log.debug({ postgres: message.trim() }, 'embedded postgres'),
+      onError: (error: unknown) => log.error({ err: error }, 'embedded postgres'),
+    })
+    fresh = !(await exists(path.join(dir, 'PG_VERSION')))
+    if (fresh) {
+      // the postgres system user must be able to reach the folder it owns
+      await fs.chmod(dataDir, 0o755)
+      await pg.initialise()
+    }
     server = await startServer(dir, path.join(dataDir, 'postgres.log'))
   } catch (error) {
     await release()
-    throw error
+    throw unusable(dataDir, error)
   }
   log.info({ dir, initialised: fresh }, 'embedded PostgreSQL started')
   return {
@@ -92,6 +99,39 @@ export async function startEmbedded(dataDir: string, log: Logger): Promise<Embed
       await release()
     },
   }
+}
+
+/**
+ * `fs.mkdir(dir, { recursive: true })`, failing with the real reason: Node's recursive mkdir
+ * reports ENOENT for a folder it may not create (under a read-only mount), so on ENOENT each
+ * missing folder is made one by one, and the one that fails says why.
+ */
+async function makeFolder(dir: string): Promise<void> {
+  try {
+    await fs.mkdir(dir, { recursive: true })
+  } catch (error) {
+    const parent = path.dirname(dir)
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT' || parent === dir) throw error
+    await makeFolder(parent)
+    await fs.mkdir(dir)
+  }
+}
+
+/**
+ * A file-system error on DATA_DIR, on a folder inside it or on one of its parents, as one line
+ * naming DATA_DIR and the reason (a file where a folder should be, permissions, a read-only
+ * mount); any other error unchanged.
+ */
+function unusable(dataDir: string, error: unknown): unknown {
+  const { syscall, path: at } = error as Partial<NodeJS.ErrnoException>
+  if (syscall === undefined || at === undefined) return error
+  const related = [path.relative(dataDir, at), path.relative(at, dataDir)]
+  if (related.every((relative) => relative.startsWith('..'))) return error
+  return new AggregatorError(
+    'ERR_AGG_DATA_DIR',
+    `DATA_DIR ${dataDir} cannot be used: ${syscall} ${at}: ${systemReason(error)}`,
+    { cause: error },
+  )
 }
 
 /**

@@ -10,6 +10,8 @@
 import type {
   HttpRequest,
   HttpResponse,
+  ListenOptions,
+  RecognizedString,
   TemplatedApp,
   us_listen_socket,
   us_socket_context_t,
@@ -18,6 +20,7 @@ import { AggregatorError } from '../errors.js'
 import type { Uws } from '../uws.js'
 import { docsFiles } from './docs.js'
 import { openApiDocument } from './openapi.js'
+import { checkPort } from './port.js'
 import { refusal, type PolicyOptions } from './policies.js'
 import { Exchange } from './respond.js'
 import {
@@ -30,6 +33,21 @@ import {
 } from './route.js'
 import { ALLOWED, ROUTES } from './routes.js'
 import { Viewers } from './routes/live.js'
+
+/** uSockets' listen option; the module exports it only at run time, and the JS fallback not at all. */
+const LIBUS_LISTEN_EXCLUSIVE_PORT = 1 as ListenOptions
+
+declare module 'uWebSockets.js' {
+  interface TemplatedApp {
+    /** Listens to host and port with options: in the native module and the fallback, not in the typings. */
+    listen(
+      host: RecognizedString,
+      port: number,
+      options: ListenOptions,
+      cb: (listenSocket: us_listen_socket | false) => void | Promise<void>,
+    ): TemplatedApp
+  }
+}
 
 export interface ServerOptions extends HandlerOptions, PolicyOptions {
   host: string
@@ -68,13 +86,21 @@ export class HttpServer implements RouteContext {
     return this.shuttingDown
   }
 
-  /** Resolves with the bound port (useful with PORT=0). */
+  /**
+   * Resolves with the bound port (useful with PORT=0). The port is held exclusively: by default
+   * uWebSockets.js sets SO_REUSEPORT, and a second aggregator on the same port would start
+   * silently and take half the connections into its own database.
+   */
   listen(): Promise<number> {
     const { host, port } = this.options
     return new Promise((resolve, reject) => {
-      this.app.listen(host, port, (socket) => {
+      this.app.listen(host, port, LIBUS_LISTEN_EXCLUSIVE_PORT, (socket) => {
         if (socket === false) {
-          reject(new AggregatorError('ERR_AGG_LISTEN', `cannot listen on ${host}:${port}`))
+          // the probe names the cause; should it pass (the port freed meanwhile), say what we know
+          checkPort(host, port).then(
+            () => reject(new AggregatorError('ERR_AGG_LISTEN', `cannot listen on ${host}:${port}`)),
+            reject,
+          )
           return
         }
         this.listenSocket = socket
