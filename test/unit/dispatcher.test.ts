@@ -104,7 +104,7 @@ function fakeServices(held = true) {
         if (!held) release()
       })
     },
-    events: () => Promise.resolve({ json: '[]', count: 0, lastSeq: null }),
+    events: () => Promise.resolve({ json: '[]', count: 0, lastSeq: null, more: false }),
     stats: () => {
       calls.stats++
       return Promise.resolve(STATS)
