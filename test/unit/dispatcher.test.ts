@@ -109,6 +109,7 @@ function fakeServices(held = true) {
       calls.stats++
       return Promise.resolve(STATS)
     },
+    workers: () => [],
     ready: () => Promise.resolve({ ready: true, checks: {} }),
   }
   return { services, calls, publishing, release: () => release() }
