@@ -103,8 +103,9 @@ export async function start(config: Config, log: Logger): Promise<Running> {
       {
         full: () => shards.full,
         publish: (body, format, ack) => ingestor.publish(body, format, ack),
-        events: (query) => readEvents(sql, query),
+        events: (query) => readEvents(sql, query, config.PAGE_MAX_BYTES),
         stats,
+        workers: () => shards.stats(),
         ready: () => readiness(sql, shards, config.DB_TIMEOUT_MS),
       },
       {

@@ -47,6 +47,7 @@ export const ConfigSchema = v.object({
   BODY_LIMIT_BYTES: int(1024, 1024 ** 3, 10 * 1024 ** 2),
   /** Unset: derived from BODY_LIMIT_BYTES (`loadConfig`). */
   BODY_BUDGET_BYTES: v.optional(whole(1024, 64 * 1024 ** 3)),
+  PAGE_MAX_BYTES: int(1024, 1024 ** 3, 4 * 1024 ** 2),
   MAX_EVENTS_PER_REQUEST: int(1, 1_000_000, 10_000),
   ACK_MODE: choice(['durable', 'async'], 'durable'),
   ACK_TIMEOUT_MS: int(100, 600_000, 30_000),
@@ -146,6 +147,11 @@ export const CONFIG_DOCS: { readonly [K in keyof typeof ConfigSchema.entries]: C
     unit: 'bytes',
     meaning:
       'Largest request body, compressed as sent and inflated; bigger ones get `413` without being read whole.',
+  },
+  PAGE_MAX_BYTES: {
+    unit: 'bytes',
+    meaning:
+      'Largest `GET /events` page: a page stops before the event that would pass it (but holds at least one), and its cursor points after its last event. Bounds what one read builds in PostgreSQL and in this process; lower it to read large events in smaller pages.',
   },
   MAX_EVENTS_PER_REQUEST: { unit: 'events', meaning: 'Most events in one request (`413` above).' },
   ACK_MODE: {

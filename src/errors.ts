@@ -91,7 +91,8 @@ export const ERRORS = {
   invalid_query: {
     status: 400,
     closes: false,
-    meaning: 'A query parameter is invalid or given more than once.',
+    meaning:
+      'A query parameter is invalid or given more than once, or the database refused its value as data (SQLSTATE class 22).',
   },
   malformed_gzip: {
     status: 400,

@@ -14,6 +14,8 @@ export interface EventsPage {
   json: string
   count: number
   lastSeq: number | null
+  /** More events may follow: the page is full by count, or was cut short by its byte bound. */
+  more: boolean
 }
 
 export interface TopicCounts {

@@ -9,10 +9,12 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { createServer } from 'node:http'
 import { chromium, type Browser, type Page } from 'playwright-core'
+import postgres from 'postgres'
 import t, { type Test } from 'tap'
 import { startApp } from './support/app.js'
 import { event, get, post, stats, type TestEvent } from './support/client.js'
 import { testDatabase } from './support/database.js'
+import { readSuite } from './support/suite-postgres.js'
 
 const CHROMIUM = '/usr/bin/chromium'
 /** Under tap's own output folder: a test run leaves the checkout as it found it. */
@@ -235,5 +237,66 @@ t.test(
     // the forged publish was answered (the fetch resolved): had it been accepted, it would be stored
     const stored = await get<unknown[]>(url, '/events?topic=browser.forged')
     t.same(stored.body, [], 'nothing was stored')
+  },
+)
+
+t.test(
+  'in a browser, a database outage shows as such, with the last figures and their age, then passes',
+  { skip },
+  async (t) => {
+    const db = await testDatabase(t)
+    const { url } = await startApp(t, { DATABASE_URL: db.url, SHARDS: '2' })
+    t.equal((await post(url, '/publish', batch(20, []))).status, 200)
+    const page = await (await launch(t)).newPage()
+    const problems: string[] = []
+    page.on('pageerror', (e) => problems.push(e.message))
+    await page.goto(`${url}/dashboard`)
+    await page.waitForSelector('#database[data-state="up"]')
+    await page.locator('#received', { hasText: /^20$/ }).waitFor()
+
+    // the app's connections are cut and no new one is let in: every snapshot now fails (the
+    // switch is thrown from another database: one cannot lock oneself out)
+    const suite = await readSuite()
+    const admin = postgres(suite!.url, { max: 1, onnotice: () => {} })
+    t.teardown(() => admin.end({ timeout: 5 }))
+    const name = new URL(db.url).pathname.slice(1)
+    const allow = (on: boolean) => admin.unsafe(`ALTER DATABASE "${name}" ALLOW_CONNECTIONS ${on}`)
+    t.teardown(() => allow(true))
+    await allow(false)
+    await admin`
+      SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+      WHERE application_name = 'pubsub-aggregator' AND datname = ${name}`
+
+    await page.waitForSelector('#database[data-state="down"]')
+    await page.locator('#age', { hasText: /^[1-9]\d*s ago$/ }).waitFor()
+    const status = (await page.locator('#status').textContent()) ?? ''
+    t.equal(status, 'live', 'the feed itself is live: it says the database is down')
+    t.equal(await page.locator('#received').textContent(), '20', 'the last figures stay shown')
+    t.match(
+      await page.locator('#shard-summary').textContent(),
+      /^2 of 2 workers up/,
+      'the workers, as the shards report them during the outage',
+    )
+
+    await allow(true)
+    await page.waitForSelector('#database[data-state="up"]')
+    await page.locator('#age', { hasText: 'just now' }).waitFor()
+    t.equal(await page.locator('#received').textContent(), '20', 'back by itself')
+    t.same(problems, [], 'no script error')
+  },
+)
+
+t.test(
+  'before the first message, the page counts the wait from the connection, not from 1970',
+  { skip },
+  async (t) => {
+    const db = await testDatabase(t)
+    const { url } = await startApp(t, { DATABASE_URL: db.url })
+    const page = await (await launch(t)).newPage()
+    // the socket opens and nothing ever arrives on it
+    await page.routeWebSocket(/\/live$/, () => {})
+    await page.goto(`${url}/dashboard`)
+    await page.waitForSelector('#status[data-state="stale"]')
+    t.match(await page.locator('#status').textContent(), /^no update for \d{1,2}s$/)
   },
 )

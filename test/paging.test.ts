@@ -1,6 +1,6 @@
 import t from 'tap'
 import { startApp } from './support/app.js'
-import { event, post } from './support/client.js'
+import { event, get, post } from './support/client.js'
 import { testDatabase } from './support/database.js'
 
 const db = await testDatabase(t)
@@ -55,4 +55,47 @@ t.test('paging within a topic keeps the filter and announces the cursor', async 
   t.equal(((await res.json()) as unknown[]).length + rest.events.length, 125)
   t.ok(rest.events.every((e) => e.topic === 'page.odd'))
   t.equal(rest.next, null, 'a short page has no next link')
+})
+
+t.test('a page stops under PAGE_MAX_BYTES and its cursor misses no event', async (t) => {
+  const bound = 64 * 1024
+  const small = await startApp(t, { DATABASE_URL: db.url, PAGE_MAX_BYTES: String(bound) })
+  const topic = 'page.large'
+  // about 20 KB each, and one alone larger than a whole page
+  const sent = Array.from({ length: 12 }, (_, i) =>
+    event({ topic, payload: { blob: 'x'.repeat(i === 5 ? 100_000 : 20_000 + i) } }),
+  )
+  for (const one of sent) t.equal((await post(small.url, '/publish', one)).status, 200)
+  const seen: string[] = []
+  const sizes: number[] = []
+  let pages = 0
+  for (let path: string | null = `/events?topic=${topic}&limit=100`; path !== null; pages++) {
+    const res = await fetch(small.url + path)
+    const text = await res.text()
+    const events = JSON.parse(text) as { event_id: string }[]
+    t.ok(events.length > 0, 'every page carries at least one event')
+    if (events.length > 1) sizes.push(Buffer.byteLength(text))
+    seen.push(...events.map((e) => e.event_id))
+    const link = res.headers.get('link')
+    path = link === null ? null : (/^<([^>]+)>; rel="next"$/.exec(link)?.[1] ?? null)
+    if (path !== null) t.match(path, `after=${res.headers.get('x-next-cursor')}`)
+  }
+  t.ok(pages > 3, `cut into ${pages} pages though the limit is 100`)
+  t.ok(
+    sizes.every((size) => size <= bound),
+    `pages of several events stay under the bound: ${sizes.join(', ')}`,
+  )
+  t.same(
+    seen,
+    sent.map((e) => e.event_id),
+    'every event exactly once, in order',
+  )
+})
+
+t.test('a topic no event can have is a 400, not a database failure', async (t) => {
+  for (const topic of ['%00', 'a%00b']) {
+    const reply = await get(url, `/events?topic=${topic}`)
+    t.equal(reply.status, 400, topic)
+    t.match(reply.body, { error: 'invalid_query', message: /topic/ })
+  }
 })

@@ -10,6 +10,7 @@ import type { ErrorCode } from '../errors.js'
 import type { PublishResult } from '../ingest/ingestor.js'
 import type { BodyFormat } from '../ingest/formats.js'
 import type { Logger } from '../log.js'
+import type { ShardStats } from '../pipeline/shard.js'
 import type { EventsPage, EventsQuery } from '../read-model.js'
 import type { Stats } from '../stats/stats.js'
 import type { BodyLimits } from './body.js'
@@ -28,6 +29,8 @@ export interface Services {
   publish(body: Uint8Array, format: BodyFormat, ack: AckMode): Promise<PublishResult>
   events(query: EventsQuery): Promise<EventsPage>
   stats(): Promise<Stats>
+  /** The shards' state, read in this process without the database (the dashboard in an outage). */
+  workers(): ShardStats[]
   ready(): Promise<Readiness>
 }
 

@@ -74,7 +74,7 @@ export class HttpServer implements RouteContext {
   ) {
     this.openapi = JSON.stringify(openApiDocument(ROUTES, options.version))
     this.app = uws.module.App()
-    this.viewers = new Viewers(this.app, () => services.stats(), options.log)
+    this.viewers = new Viewers(this.app, services, options.log)
     for (const route of ROUTES) {
       if (isSocket(route)) this.registerSocket(route)
       else this.register(route)

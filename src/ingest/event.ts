@@ -9,7 +9,8 @@ export const MAX_FIELD_LENGTH = 255
 /** Deep enough for any real document, shallow enough that walking it cannot exhaust the stack. */
 export const MAX_PAYLOAD_DEPTH = 64
 
-const field = v.pipe(
+/** A string field: the rule for `topic`, `event_id` and `source`, in a body or a query string. */
+export const field = v.pipe(
   v.string('must be a string'),
   v.minLength(1, 'must not be empty'),
   v.maxLength(MAX_FIELD_LENGTH, `must be at most ${MAX_FIELD_LENGTH} characters`),

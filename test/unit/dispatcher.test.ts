@@ -105,11 +105,12 @@ function fakeServices(held = true) {
         if (!held) release()
       })
     },
-    events: () => Promise.resolve({ json: '[]', count: 0, lastSeq: null }),
+    events: () => Promise.resolve({ json: '[]', count: 0, lastSeq: null, more: false }),
     stats: () => {
       calls.stats++
       return Promise.resolve(STATS)
     },
+    workers: () => [],
     ready: () => Promise.resolve({ ready: true, checks: {} }),
   }
   return { services, calls, publishing, release: () => release() }
@@ -319,3 +320,20 @@ t.test(
     t.equal(plain.headers.get('upgrade'), 'websocket')
   },
 )
+
+t.test('a read the database refuses as data (SQLSTATE class 22) is a 400, not a 503', async (t) => {
+  const fake = fakeServices()
+  const failing = (code: string) =>
+    Object.assign(new Error('the database refused'), { code, severity: 'ERROR' })
+  let next: Error = failing('22021')
+  fake.services.events = () => Promise.reject(next)
+  const { connect } = await start(t, fake.services)
+  const client = await connect()
+  const refused = await client.request('GET', '/events?topic=x')
+  t.equal(refused.status, 400, 'invalid byte sequence: the client’s value')
+  t.match(JSON.parse(refused.body), { error: 'invalid_query' })
+  next = failing('57P01')
+  const down = await client.request('GET', '/events?topic=x')
+  t.equal(down.status, 503, 'a terminated connection: the database’s state')
+  t.match(JSON.parse(down.body), { error: 'database_unavailable' })
+})

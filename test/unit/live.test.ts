@@ -4,13 +4,21 @@
  */
 import { mock } from 'node:test'
 import t, { type Test } from 'tap'
-import { LiveStats, type LiveFeed, type LiveSnapshot } from '../../src/dashboard/live.js'
+import {
+  LiveStats,
+  type LiveFeed,
+  type LiveMessage,
+  type LiveSnapshot,
+} from '../../src/dashboard/live.js'
+import type { ShardStats } from '../../src/pipeline/shard.js'
 import type { Stats } from '../../src/stats/stats.js'
 
 /** A feed whose snapshot queries are answered by hand, and which records what it published. */
 class FakeFeed implements LiveFeed {
   viewing = 1
-  readonly published: LiveSnapshot[] = []
+  /** What the shards report now: a worker that is down shows in an outage message. */
+  shards: ShardStats[] = []
+  readonly published: LiveMessage[] = []
   readonly failures: unknown[] = []
   private readonly queries: { resolve(s: Stats): void; reject(e: unknown): void }[] = []
   queried = 0
@@ -19,8 +27,11 @@ class FakeFeed implements LiveFeed {
     this.queried++
     return new Promise((resolve, reject) => this.queries.push({ resolve, reject }))
   }
+  workers(): ShardStats[] {
+    return this.shards
+  }
   publish(message: string): void {
-    this.published.push(JSON.parse(message) as LiveSnapshot)
+    this.published.push(JSON.parse(message) as LiveMessage)
   }
   viewers(): number {
     return this.viewing
@@ -92,8 +103,14 @@ t.test('a snapshot carries the counts, the topic count and the top ten topics', 
   started(t, feed)
   mock.timers.tick(1000)
   await feed.answer()
-  const [snapshot] = feed.published
-  t.match(snapshot, { received: 60, unique_processed: 50, rejected: 2, topic_count: 12 })
+  const [snapshot] = feed.published as LiveSnapshot[]
+  t.match(snapshot, {
+    database: 'up',
+    received: 60,
+    unique_processed: 50,
+    rejected: 2,
+    topic_count: 12,
+  })
   t.notOk('topics' in snapshot! || 'topic_counts' in snapshot!, 'not the full topic lists')
   t.same(
     snapshot!.top_topics.map((x) => [x.topic, x.count]),
@@ -135,7 +152,7 @@ t.test(
     live.welcome((message) => sent.push(message))
     t.equal(feed.queried, 1, 'the next newcomer gets the cached broadcast, no query')
     t.same(
-      sent.map((m) => (JSON.parse(m) as LiveSnapshot).at),
+      sent.map((m) => (JSON.parse(m) as LiveMessage).at),
       [feed.published[0]!.at],
     )
   },
@@ -171,9 +188,90 @@ t.test('a failed query is reported, and the next beat tries again', async (t) =>
   mock.timers.tick(1000)
   await feed.fail(new Error('store down'))
   t.match(feed.failures, [{ message: 'store down' }])
-  t.same(feed.published, [])
   mock.timers.tick(1000)
   t.equal(feed.queried, 2)
+})
+
+const SHARD: ShardStats = {
+  shard: 0,
+  worker_up: false,
+  queue_depth: 7,
+  batching: 0,
+  batches: 3,
+  events: 30,
+  stored: 25,
+  duplicates: 5,
+  failed_batches: 1,
+  failed_events: 2,
+  last_batch_ms: 4,
+}
+
+t.test(
+  'a failed query is published as an outage: the last good figures, their time, the workers now',
+  async (t) => {
+    const feed = new FakeFeed()
+    started(t, feed)
+    mock.timers.tick(1000)
+    await feed.answer()
+    feed.shards = [SHARD]
+    mock.timers.tick(1000)
+    await feed.fail(new Error('store down'))
+    mock.timers.tick(1000)
+    await feed.fail(new Error('store down'))
+    t.same(
+      feed.published.map((m) => [m.database, m.at]),
+      [
+        ['up', 1_001_000],
+        ['down', 1_002_000],
+        ['down', 1_003_000],
+      ],
+      'a message every beat, saying the database is down',
+    )
+    const outage = feed.published[2]!
+    if (outage.database !== 'down') throw new Error('not an outage message')
+    t.match(outage.last, { at: 1_001_000, received: 60, database: 'up' }, 'the last good figures')
+    t.same(outage.shards, [SHARD], 'the workers as the shards report them now, not as they were')
+    feed.shards = []
+    mock.timers.tick(1000)
+    await feed.answer()
+    t.match(feed.published[3], { database: 'up', at: 1_004_000 }, 'back by itself')
+  },
+)
+
+t.test('an outage before any good snapshot has no figures to show', async (t) => {
+  const feed = new FakeFeed()
+  const live = started(t, feed)
+  mock.timers.tick(1000)
+  await feed.fail(new Error('store down'))
+  t.match(feed.published, [{ database: 'down', last: null }])
+  const sent: string[] = []
+  live.welcome((message) => sent.push(message))
+  t.match(
+    sent.map((m) => JSON.parse(m) as LiveMessage),
+    [{ database: 'down' }],
+    'a newcomer is told at once',
+  )
+})
+
+t.test('a query unanswered for three seconds is an outage, without a second query', async (t) => {
+  const feed = new FakeFeed()
+  started(t, feed)
+  mock.timers.tick(1000)
+  mock.timers.tick(1000)
+  mock.timers.tick(1000)
+  t.same(feed.published, [], 'a slow answer is waited for')
+  mock.timers.tick(1000)
+  mock.timers.tick(1000)
+  t.same(
+    feed.published.map((m) => [m.database, m.at]),
+    [
+      ['down', 1_004_000],
+      ['down', 1_005_000],
+    ],
+  )
+  t.equal(feed.open, 1, 'still one query in progress')
+  await feed.answer()
+  t.match(feed.published.at(-1), { database: 'up' })
 })
 
 t.test('after stop, no beat runs and a late answer is not published', async (t) => {

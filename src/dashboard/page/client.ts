@@ -5,9 +5,10 @@
  * a module.
  */
 ;(() => {
-  /** What the page reads of a `/live` message (`LiveSnapshot` in src/dashboard/live.ts). */
+  /** What the page reads of a `/live` snapshot (`LiveSnapshot` in src/dashboard/live.ts). */
   interface Snapshot {
     at: number
+    database: 'up'
     started_at: string
     uptime: number
     received: number
@@ -19,6 +20,14 @@
     topic_count: number
     top_topics: { topic: string; count: number }[]
     shards: ShardRow[]
+  }
+
+  /** Sent instead while the database does not answer (`LiveOutage`). */
+  interface Outage {
+    at: number
+    database: 'down'
+    shards: ShardRow[]
+    last: Snapshot | null
   }
 
   interface ShardRow {
@@ -68,7 +77,9 @@
   })
   let previous: Snapshot | null = null
   const rates: Point[] = []
+  /** Local clock of the last message, and of when the figures shown were taken. */
   let lastMessageAt = 0
+  let figuresAt = 0
   let attempts = 0
   let socket: WebSocket | null = null
 
@@ -110,6 +121,39 @@
     status.textContent = text
   }
 
+  function setDatabase(state: 'up' | 'down'): void {
+    document.body.dataset.database = state
+    $('database').dataset.state = state
+    $('database').textContent = state
+  }
+
+  /** How old the figures on screen are, ticking between messages. */
+  function showAge(): void {
+    if (figuresAt === 0) return
+    const seconds = Math.max(0, Math.round((Date.now() - figuresAt) / 1000))
+    $('age').textContent = seconds < 2 ? 'just now' : `${duration(seconds)} ago`
+  }
+
+  /** The server's clock `at` as this browser's clock, through the message just received. */
+  function local(at: number, message: { at: number }): number {
+    return lastMessageAt - (message.at - at)
+  }
+
+  function receive(message: Snapshot | Outage): void {
+    setDatabase(message.database)
+    if (message.database === 'up') {
+      figuresAt = lastMessageAt
+      render(message)
+    } else {
+      // figures from before the outage, drawn once (a viewer who joined during it has none yet)
+      const last = message.last
+      if (last !== null && (previous === null || previous.at < last.at)) render(last)
+      figuresAt = last === null ? 0 : local(last.at, message)
+      renderShards(message.shards)
+    }
+    showAge()
+  }
+
   function render(s: Snapshot): void {
     // a restarted server resets its own counters: no rate across that gap
     const before = previous !== null && previous.started_at === s.started_at ? previous : null
@@ -135,15 +179,17 @@
     $('uptime').textContent = duration(s.uptime)
     $('started').textContent = new Date(s.started_at).toLocaleString()
     $('updated').textContent = clock.format(new Date(s.at))
-    renderShards(s)
+    renderShards(s.shards)
     renderTopics(s)
     previous = s
     draw()
   }
 
-  function renderShards(s: Snapshot): void {
+  function renderShards(shards: ShardRow[]): void {
     let up = 0
-    const rows = s.shards.map((shard) => {
+    let failed = 0
+    const rows = shards.map((shard) => {
+      failed += shard.failed_events
       if (shard.worker_up) up++
       const row = element('tr')
       row.append(
@@ -164,7 +210,7 @@
     })
     $('shards').replaceChildren(...rows)
     $('shard-summary').textContent =
-      `${up} of ${s.shards.length} workers up · ${whole.format(s.failed)} failed events`
+      `${up} of ${shards.length} workers up · ${whole.format(failed)} failed events`
   }
 
   function renderTopics(s: Snapshot): void {
@@ -304,12 +350,14 @@
     socket = new WebSocket(url, protocols())
     socket.onopen = () => {
       attempts = 0
+      // the wait for the first message counts from here, not from 1970
+      lastMessageAt = Date.now()
       setStatus('live', 'live')
     }
     socket.onmessage = (message: MessageEvent<string>) => {
       lastMessageAt = Date.now()
       if ($('status').dataset.state !== 'live') setStatus('live', 'live')
-      render(JSON.parse(message.data) as Snapshot)
+      receive(JSON.parse(message.data) as Snapshot | Outage)
     }
     socket.onclose = () => {
       setStatus('offline', 'disconnected, retrying')
@@ -319,8 +367,12 @@
 
   setInterval(() => {
     if (socket && socket.readyState === WebSocket.OPEN && Date.now() - lastMessageAt > 3000) {
-      setStatus('stale', `no update for ${Math.round((Date.now() - lastMessageAt) / 1000)}s`)
+      setStatus(
+        'stale',
+        `no update for ${duration(Math.round((Date.now() - lastMessageAt) / 1000))}`,
+      )
     }
+    showAge()
   }, 1000)
   window.addEventListener('resize', draw)
   matchMedia('(prefers-color-scheme: dark)').addEventListener('change', draw)

@@ -12,9 +12,8 @@ import type {
 } from 'uWebSockets.js'
 import { LIVE_TOPIC, LiveStats } from '../../dashboard/live.js'
 import type { Logger } from '../../log.js'
-import type { Stats } from '../../stats/stats.js'
 import { bearerProtocol } from '../auth.js'
-import type { SocketEndpoint } from '../route.js'
+import type { Services, SocketEndpoint } from '../route.js'
 
 /** The open `/live` sockets and their feed; closed on shutdown, or they would keep the event loop alive. */
 export class Viewers {
@@ -35,9 +34,10 @@ export class Viewers {
     close: (ws) => this.sockets.delete(ws),
   }
 
-  constructor(app: TemplatedApp, stats: () => Promise<Stats>, log: Logger) {
+  constructor(app: TemplatedApp, services: Pick<Services, 'stats' | 'workers'>, log: Logger) {
     this.live = new LiveStats({
-      snapshot: stats,
+      snapshot: () => services.stats(),
+      workers: () => services.workers(),
       publish: (message) => app.publish(LIVE_TOPIC, message),
       viewers: () => app.numSubscribers(LIVE_TOPIC),
       failed: (error) => log.warn({ err: error }, 'dashboard snapshot failed'),

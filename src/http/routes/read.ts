@@ -1,6 +1,7 @@
 /** `GET /events` and `GET /stats`: what the store holds, read from PostgreSQL. */
 import type { HttpRequest } from 'uWebSockets.js'
 import type { EventsPage } from '../../read-model.js'
+import type { Logger } from '../../log.js'
 import { databaseUnavailable } from '../failures.js'
 import { EVENT_REF, json, parameters } from '../openapi.js'
 import { EventsQuerySchema, parseQuery } from '../query.js'
@@ -17,7 +18,10 @@ export const events: HttpEndpoint = {
     const { topic, limit, after } = query.value
     services.events({ topic: topic ?? null, limit, after }).then(
       (page) => ex.json(200, page.json, nextPage(page, topic, limit)),
-      (error: unknown) => databaseUnavailable(ex, options.log, error),
+      (error: unknown) =>
+        isDataError(error)
+          ? refusedByStore(ex, options.log, error)
+          : databaseUnavailable(ex, options.log, error),
     )
   },
   errors: ['invalid_query', 'database_unavailable'],
@@ -25,7 +29,7 @@ export const events: HttpEndpoint = {
     summary: 'Stored events in ingestion order, a page at a time',
     parameters: parameters(EventsQuerySchema, {
       topic: 'Only this topic (default: all)',
-      limit: 'Page size, 1-10000 (default 1000)',
+      limit: 'Most events in a page, 1-10000 (default 1000); PAGE_MAX_BYTES bounds its size too',
       after: 'Cursor: X-Next-Cursor of the previous page',
     }),
     responses: {
@@ -54,13 +58,28 @@ export const events: HttpEndpoint = {
   },
 }
 
-/** A full page may have a next one: its link and cursor. */
+/**
+ * SQLSTATE class 22 (data exception: an invalid byte sequence, a value out of range) means the
+ * parameters, not the database, are at fault: retrying the same request cannot help, so it is not
+ * a 503. The query schema should refuse such values first; this keeps a rule it misses a 400.
+ */
+function isDataError(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code
+  return typeof code === 'string' && code.startsWith('22')
+}
+
+function refusedByStore(ex: Exchange, log: Logger, error: unknown): void {
+  log.warn({ err: error }, 'the database refused the parameters of a read')
+  ex.fail('invalid_query', 'a query parameter is not a value the store can compare')
+}
+
+/** A page that is full, by count or by bytes, may have a next one: its link and cursor. */
 function nextPage(
   page: EventsPage,
   topic: string | undefined,
   limit: number,
 ): Record<string, string> {
-  if (page.count < limit || page.lastSeq === null) return {}
+  if (!page.more || page.lastSeq === null) return {}
   const next = new URLSearchParams()
   if (topic !== undefined) next.set('topic', topic)
   next.set('limit', String(limit))
