@@ -20,6 +20,11 @@ export const EventsQuerySchema = v.object({
   after: v.optional(whole(0, Number.MAX_SAFE_INTEGER), '0'),
 })
 
+export const TopicsQuerySchema = v.object({
+  after: v.optional(v.pipe(v.string(), v.maxLength(MAX_FIELD_LENGTH)), ''),
+  limit: v.optional(whole(1, MAX_PAGE), String(DEFAULT_PAGE)),
+})
+
 export const PublishQuerySchema = v.object({
   ack: v.optional(v.picklist(['async', 'durable'], 'must be async or durable')),
 })

@@ -10,7 +10,7 @@ import type { ErrorCode } from '../errors.js'
 import type { PublishResult } from '../ingest/ingestor.js'
 import type { BodyFormat } from '../ingest/formats.js'
 import type { Logger } from '../log.js'
-import type { EventsPage, EventsQuery } from '../read-model.js'
+import type { EventsPage, EventsQuery, TopicCounts, TopicsQuery } from '../read-model.js'
 import type { Stats } from '../stats/stats.js'
 import type { BodyLimits } from './body.js'
 import type { StaticFile } from './docs.js'
@@ -28,13 +28,15 @@ export interface Services {
   publish(body: Uint8Array, format: BodyFormat, ack: AckMode): Promise<PublishResult>
   events(query: EventsQuery): Promise<EventsPage>
   stats(): Promise<Stats>
+  topics(query: TopicsQuery): Promise<TopicCounts[]>
   ready(): Promise<Readiness>
 }
 
 /** What the edge reports and serves for Prometheus (src/stats/metrics.ts). */
 export interface HttpMetrics {
   readonly contentType: string
-  response(route: string, status: number | null, seconds: number): void
+  /** Every answer; `code` is the error code of an error answer. */
+  response(route: string, status: number | null, seconds: number, code: ErrorCode | null): void
   text(): Promise<string>
 }
 

@@ -96,6 +96,7 @@ function fakeServices(held = true) {
   const publishing = new Promise<void>((resolve) => (published = resolve))
   const services: Services = {
     full: () => false,
+    topics: () => Promise.resolve([]),
     publish: () => {
       calls.publish++
       published()
