@@ -62,10 +62,11 @@ export async function start(config: Config, log: Logger): Promise<Running> {
   }
   const onnotice = (notice: Notice) => log.warn({ notice: notice.message }, 'postgres notice')
   const connectTimeoutS = Math.ceil(config.DB_TIMEOUT_MS / 1000)
-  // start-up work (migrations, the counters fold) and saving refusals: unbounded statements
+  // start-up work (migrations, the counters fold): statements as long as they need
   const sql = connect(target, { max: 2, connectTimeoutS, onnotice })
-  // the read routes: a slow read is cancelled by the server instead of holding a connection
-  const reads = connect(target, {
+  // while serving (reads, refusal counts): a slow statement is cancelled by the server instead of
+  // holding a connection, or the snapshot that waits for it
+  const serving = connect(target, {
     max: 4,
     connectTimeoutS,
     onnotice,
@@ -73,7 +74,7 @@ export async function start(config: Config, log: Logger): Promise<Running> {
   })
   // /readyz on its own connection: busy reads never make a healthy replica look down
   const probe = connect(target, { max: 1, connectTimeoutS, onnotice, statementTimeoutMs: 2000 })
-  const clients = [sql, reads, probe]
+  const clients = [sql, serving, probe]
   let saving: NodeJS.Timeout | undefined
   try {
     await waitForDatabase(sql, describeTarget(target, embedded !== null), config.DB_WAIT_MS, log)
@@ -106,7 +107,7 @@ export async function start(config: Config, log: Logger): Promise<Running> {
         edge.exclusive(() =>
           snapshot(
             {
-              summary: (top) => readSummary(reads, top),
+              summary: (top) => readSummary(serving, top),
               inFlight: () => shards.inFlight,
               shards: () => shards.stats(),
             },
@@ -123,7 +124,7 @@ export async function start(config: Config, log: Logger): Promise<Running> {
     const stats = () => shared.get()
     const save = () =>
       edge
-        .saveRefusals((byReason) => saveRejections(sql, config.instanceId, byReason))
+        .saveRefusals((byReason) => saveRejections(serving, config.instanceId, byReason))
         .catch((error: unknown) => log.warn({ err: error }, 'refusal counts not saved yet'))
     saving = setInterval(() => void save(), SAVE_REFUSALS_MS).unref()
     const loaded = await stats()
@@ -138,9 +139,9 @@ export async function start(config: Config, log: Logger): Promise<Running> {
       {
         full: () => shards.full,
         publish: (body, format, ack) => ingestor.publish(body, format, ack),
-        events: (query) => readEvents(reads, query),
+        events: (query) => readEvents(serving, query),
         stats,
-        topics: (query) => readTopics(reads, query),
+        topics: (query) => readTopics(serving, query),
         ready: () => readiness(probe, shards, config.DB_TIMEOUT_MS),
       },
       {

@@ -134,3 +134,23 @@ t.test('two instances in one process keep separate registries', async (t) => {
   t.equal((await samples(a.metrics)).aggregator_batch_events_count, 1)
   t.equal((await samples(b.metrics)).aggregator_batch_events_count, 0)
 })
+
+t.test(
+  'a publish answered 4xx is one refusal by its code; a 503 or a success is none',
+  async (t) => {
+    const { edge, metrics: m } = metrics()
+    m.response('publish', 415, 0.001, 'unsupported_media_type')
+    m.response('publish', 413, 0.001, 'body_too_large')
+    m.response('publish', 503, 0.001, 'queue_full')
+    m.response('publish', 200, 0.001, null)
+    m.response('events', 400, 0.001, 'invalid_query')
+    t.same(
+      [...edge.rejectedBy],
+      [
+        ['unsupported_media_type', { requests: 1, events: 0 }],
+        ['body_too_large', { requests: 1, events: 0 }],
+      ],
+    )
+    t.same(edge.unsavedTotal(), { requests: 2, events: 0 })
+  },
+)
