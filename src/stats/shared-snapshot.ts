@@ -4,7 +4,8 @@
  * it counts since (`version`: committed batches, refusals), so a client that publishes and then
  * reads sees its own events, and pollers with nothing new cost one read a second. Callers that
  * arrive while a read of the same version is in flight share it: concurrent `/stats` calls cost
- * one database read. A failed read is not kept: the next caller tries again, so an outage is
+ * one database read. There is never more than one read at a time: callers that need a newer one
+ * while a read runs all wait for it to end and share the next. A failed read is not kept: the next caller tries again, so an outage is
  * reported as it happens and its end is seen at once.
  */
 interface Taken<T> {
@@ -16,6 +17,8 @@ interface Taken<T> {
 
 export class SharedSnapshot<T> {
   private last: Taken<T> | null = null
+  /** The read that starts when the one in flight ends. */
+  private next: Promise<T> | null = null
 
   constructor(
     private readonly read: () => Promise<T>,
@@ -34,7 +37,23 @@ export class SharedSnapshot<T> {
     ) {
       return last.value
     }
-    const taken: Taken<T> = { value: this.read(), version, at: this.now(), settled: false }
+    if (last !== null && !last.settled) {
+      const after = () => {
+        this.next = null
+        return this.start()
+      }
+      return (this.next ??= last.value.then(after, after))
+    }
+    return this.start()
+  }
+
+  private start(): Promise<T> {
+    const taken: Taken<T> = {
+      value: this.read(),
+      version: this.version(),
+      at: this.now(),
+      settled: false,
+    }
     this.last = taken
     taken.value.then(
       () => (taken.settled = true),

@@ -63,3 +63,17 @@ t.test('a failed read is not kept: the next caller tries again', async (t) => {
   open.shift()!.resolve(3)
   t.equal(await second, 3)
 })
+
+t.test('callers needing a newer snapshot during a read share the one read after it', async (t) => {
+  const { shared, state, open } = cache()
+  const first = shared.get()
+  state.version++
+  const later = Promise.all(Array.from({ length: 5 }, () => shared.get()))
+  t.equal(state.reads, 1, 'one read at a time')
+  open.shift()!.resolve(1)
+  t.equal(await first, 1)
+  await new Promise((resolve) => setImmediate(resolve))
+  t.equal(state.reads, 2)
+  open.shift()!.resolve(2)
+  t.same(await later, [2, 2, 2, 2, 2])
+})
