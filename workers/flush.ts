@@ -85,12 +85,17 @@ export default async function flush(task: FlushTask): Promise<FlushResult> {
   // a retry after a commit whose acknowledgement was lost must not store the batch twice
   const shared: BatchAttempts = { inDoubt: null }
   for (let attempts = 1; ; attempts++) {
+    const reused = session !== null
     try {
       const outcome = await attempt(task, shared)
       return { ...outcome, attempts, ms: performance.now() - started }
     } catch (error) {
       discard()
       const delayMs = store.retryDelayMs(error, attempts)
+      // A connection that died while idle (a terminated or replaced session, a restarted server)
+      // is only found out by the next write: that batch gets one fresh connection at once,
+      // whatever DB_RETRY_MS allows, since the failure says nothing about the database now.
+      if (delayMs !== null && reused && attempts === 1) continue
       if (delayMs === null || performance.now() - started + delayMs > config.retryMs) {
         throw new WriteGaveUp(error, attempts)
       }
