@@ -12,10 +12,13 @@
  */
 import { createRequire } from 'node:module'
 import type { Config } from './config.js'
+import type { Notice } from 'postgres'
 import { connect, type Sql } from './db/connect.js'
 import { startEmbedded, type Embedded } from './db/embedded.js'
 import { migrate } from './db/migrate.js'
-import { ping, readCounters, readEvents } from './db/read.js'
+import { ping, readEvents, readSummary, readTopics } from './db/read.js'
+import { saveRejections } from './db/rejections.js'
+import { rollUpCounters } from './db/rollup.js'
 import { storeNamed } from './db/store.js'
 import { describeTarget, urlTarget, type DbTarget } from './db/target.js'
 import { waitForDatabase } from './db/wait.js'
@@ -28,11 +31,18 @@ import { Ingestor } from './ingest/ingestor.js'
 import type { Logger } from './log.js'
 import { Shards } from './pipeline/shards.js'
 import { Metrics } from './stats/metrics.js'
-import { EdgeCounters, snapshot } from './stats/stats.js'
+import { EdgeCounters } from './stats/edge.js'
+import { SharedSnapshot } from './stats/shared-snapshot.js'
+import { snapshot } from './stats/stats.js'
 import { loadUws } from './uws.js'
 
 const VERSION = (createRequire(import.meta.url)('../../package.json') as { version: string })
   .version
+
+/** `/stats`, `/live` and start-up share one snapshot, read at most this often while unchanged. */
+const SNAPSHOT_MAX_AGE_MS = 1000
+/** Refusal counts are saved this often (and at shutdown): a crash loses at most this much. */
+const SAVE_REFUSALS_MS = 1000
 
 export interface Running {
   port: number
@@ -51,15 +61,27 @@ export async function start(config: Config, log: Logger): Promise<Running> {
     embedded = await startEmbedded(config.dataDir, log)
     target = embedded.target
   }
-  const sql = connect(target, {
+  const onnotice = (notice: Notice) => log.warn({ notice: notice.message }, 'postgres notice')
+  const connectTimeoutS = Math.ceil(config.DB_TIMEOUT_MS / 1000)
+  // start-up work (migrations, the counters fold): statements as long as they need
+  const sql = connect(target, { max: 2, connectTimeoutS, onnotice })
+  // while serving (reads, refusal counts): a slow statement is cancelled by the server instead of
+  // holding a connection, or the snapshot that waits for it
+  const serving = connect(target, {
     max: 4,
-    connectTimeoutS: Math.ceil(config.DB_TIMEOUT_MS / 1000),
-    onnotice: (notice) => log.warn({ notice: notice.message }, 'postgres notice'),
+    connectTimeoutS,
+    onnotice,
+    statementTimeoutMs: config.DB_TIMEOUT_MS,
   })
+  // /readyz on its own connection: busy reads never make a healthy replica look down
+  const probe = connect(target, { max: 1, connectTimeoutS, onnotice, statementTimeoutMs: 2000 })
+  const clients = [sql, serving, probe]
+  let saving: NodeJS.Timeout | undefined
   try {
     await waitForDatabase(sql, describeTarget(target, embedded !== null), config.DB_WAIT_MS, log)
     const applied = await migrate(sql)
-    const edge = new EdgeCounters()
+    const folded = await rollUpCounters(sql, config.instanceId)
+    const edge = new EdgeCounters(log)
     // read at scrape time, when `shards` exists; only batch latencies are pushed as they happen
     const metrics = new Metrics({
       shards: () => shards.stats(),
@@ -82,15 +104,31 @@ export async function start(config: Config, log: Logger): Promise<Running> {
       },
       log,
     })
-    const stats = () =>
-      snapshot(
-        {
-          counters: () => readCounters(sql),
-          inFlight: () => shards.inFlight,
-          shards: () => shards.stats(),
-        },
-        edge,
-      )
+    const shared = new SharedSnapshot(
+      () =>
+        edge.exclusive(() =>
+          snapshot(
+            {
+              summary: (top) => readSummary(serving, top),
+              inFlight: () => shards.inFlight,
+              shards: () => shards.stats(),
+            },
+            edge,
+          ),
+        ),
+      // anything this process counts: admitted, committed or failed batches, refusals
+      () =>
+        shards
+          .stats()
+          .reduce((n, s) => n + s.batches + s.failed_batches, edge.accepted + edge.refusals),
+      SNAPSHOT_MAX_AGE_MS,
+    )
+    const stats = () => shared.get()
+    const save = () =>
+      edge
+        .saveRefusals((byReason) => saveRejections(serving, config.instanceId, byReason))
+        .catch((error: unknown) => log.warn({ err: error }, 'refusal counts not saved yet'))
+    saving = setInterval(() => void save(), SAVE_REFUSALS_MS).unref()
     const loaded = await stats()
     const ingestor = new Ingestor(
       shards,
@@ -103,10 +141,11 @@ export async function start(config: Config, log: Logger): Promise<Running> {
       {
         full: () => shards.full,
         publish: (body, format, ack) => ingestor.publish(body, format, ack),
-        events: (query) => readEvents(sql, query, config.PAGE_MAX_BYTES),
+        events: (query) => readEvents(serving, query, config.PAGE_MAX_BYTES),
         stats,
         workers: () => shards.stats(),
-        ready: () => readiness(sql, shards, config.DB_TIMEOUT_MS),
+        topics: (query) => readTopics(serving, query),
+        ready: () => readiness(probe, shards, config.DB_TIMEOUT_MS),
       },
       {
         host: config.HOST,
@@ -137,7 +176,8 @@ export async function start(config: Config, log: Logger): Promise<Running> {
         state: {
           stored_events: loaded.unique_processed,
           duplicate_dropped: loaded.duplicate_dropped,
-          topics: loaded.topics.length,
+          topics: loaded.topic_count,
+          counter_rows_folded: folded,
         },
       },
       `listening on ${config.HOST}:${port} (uWebSockets.js ${uws.implementation}, ${config.SHARDS} shards); state loaded from the store: ${loaded.unique_processed} events, ${loaded.duplicate_dropped} duplicates`,
@@ -150,12 +190,15 @@ export async function start(config: Config, log: Logger): Promise<Running> {
       async stop() {
         await server.close()
         await shards.close()
-        await sql.end({ timeout: 5 })
+        clearInterval(saving)
+        await save()
+        await Promise.all(clients.map((c) => c.end({ timeout: 5 })))
         await embedded?.stop()
       },
     }
   } catch (error) {
-    await sql.end({ timeout: 0 })
+    clearInterval(saving)
+    await Promise.all(clients.map((c) => c.end({ timeout: 0 })))
     await embedded?.stop()
     throw error
   }

@@ -39,17 +39,22 @@ t.test('a chunked body is cut off with 413 as soon as it crosses the limit', asy
   t.match(JSON.parse(body), { error: 'body_too_large' })
 })
 
-t.test('more than MAX_EVENTS_PER_REQUEST events is 413 and counted as rejected', async (t) => {
-  const before = await stats(url)
-  const reply = await post(
-    url,
-    '/publish',
-    Array.from({ length: 6 }, () => event()),
-  )
-  t.equal(reply.status, 413)
-  t.equal(reply.body.error, 'too_many_events')
-  t.equal((await stats(url)).rejected, before.rejected + 6)
-})
+t.test(
+  'more than MAX_EVENTS_PER_REQUEST events is 413: one refused request of 6 events',
+  async (t) => {
+    const before = await stats(url)
+    const reply = await post(
+      url,
+      '/publish',
+      Array.from({ length: 6 }, () => event()),
+    )
+    t.equal(reply.status, 413)
+    t.equal(reply.body.error, 'too_many_events')
+    const after = await stats(url)
+    t.equal(after.rejected, before.rejected + 1)
+    t.equal(after.rejected_events, before.rejected_events + 6)
+  },
+)
 
 t.test('an empty batch is acknowledged with zero counts', async (t) => {
   t.same((await post(url, '/publish', [])).body, {

@@ -9,6 +9,8 @@ export interface ConnectOptions {
   /** Seconds, as postgres.js counts them. */
   connectTimeoutS?: number
   onnotice: (notice: postgres.Notice) => void
+  /** Server-side bound on every statement of this client (0 or absent: none). */
+  statementTimeoutMs?: number
 }
 
 /**
@@ -22,7 +24,11 @@ export function connect(target: DbTarget, options: ConnectOptions): Sql {
     connect_timeout: options.connectTimeoutS ?? 10,
     idle_timeout: 0,
     onnotice: options.onnotice,
-    connection: { application_name: 'pubsub-aggregator', client_min_messages: 'warning' },
+    connection: {
+      application_name: 'pubsub-aggregator',
+      client_min_messages: 'warning',
+      statement_timeout: options.statementTimeoutMs ?? 0,
+    },
   }
   if (target.kind === 'socket') {
     return postgres({

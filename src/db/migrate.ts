@@ -32,6 +32,19 @@ const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (instance, shard, topic)
   );
   `,
+  `
+  -- /topics pages through topics in byte order, and /stats groups by topic
+  CREATE INDEX counters_topic ON counters (topic);
+
+  -- Publish requests refused at the edge, per replica and error code (see src/stats/rejections.ts).
+  CREATE TABLE rejections (
+    instance text   NOT NULL,
+    reason   text   NOT NULL,
+    requests bigint NOT NULL DEFAULT 0,
+    events   bigint NOT NULL DEFAULT 0,
+    PRIMARY KEY (instance, reason)
+  );
+  `,
 ]
 
 /** Arbitrary constant naming this service's migration lock. */

@@ -22,6 +22,12 @@ export const EventsQuerySchema = v.object({
   after: v.optional(whole(0, Number.MAX_SAFE_INTEGER), '0'),
 })
 
+export const TopicsQuerySchema = v.object({
+  // a topic name, or '' for the first page: the same rule as a topic, so it reaches the database valid
+  after: v.optional(v.union([v.literal(''), field]), ''),
+  limit: v.optional(whole(1, MAX_PAGE), String(DEFAULT_PAGE)),
+})
+
 export const PublishQuerySchema = v.object({
   ack: v.optional(v.picklist(['async', 'durable'], 'must be async or durable')),
 })

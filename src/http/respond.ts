@@ -34,20 +34,21 @@ export interface FailExtras {
 }
 
 /**
- * One request and its answer. `onSettled` runs once: with the status when answered, with null
- * when the client left first.
+ * One request and its answer. `onSettled` runs once: with the status (and the error code of an
+ * error answer) when answered, with null when the client left first.
  */
 export class Exchange {
   private aborted = false
   private answered = false
   /** Whether the request body was read to its end: see `ErrorSpec.closes`. */
   private bodyRead = false
+  private failure: ErrorCode | null = null
   /** Run once when the exchange settles, answered or aborted: what it holds is let go. */
   private settleHooks: (() => void)[] = []
 
   constructor(
     readonly res: HttpResponse,
-    private readonly onSettled: (status: number | null) => void = () => {},
+    private readonly onSettled: (status: number | null, code: ErrorCode | null) => void = () => {},
   ) {
     res.onAborted(() => {
       this.aborted = true
@@ -84,7 +85,7 @@ export class Exchange {
   private settle(status: number | null): void {
     if (this.answered) return
     this.answered = true
-    this.onSettled(status)
+    this.onSettled(status, status === null ? null : this.failure)
     for (const hook of this.settleHooks.splice(0)) hook()
   }
 
@@ -114,6 +115,7 @@ export class Exchange {
         : { 'Retry-After': String(spec.retryAfter), ...extras.headers }
     const close = spec.closes === 'body-unread' ? !this.bodyRead : spec.closes
     const body = JSON.stringify({ error: code, message, ...extras.detail })
+    if (!this.settled) this.failure = code
     this.send(spec.status, 'application/json', body, headers, close)
   }
 }

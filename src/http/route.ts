@@ -11,7 +11,7 @@ import type { PublishResult } from '../ingest/ingestor.js'
 import type { BodyFormat } from '../ingest/formats.js'
 import type { Logger } from '../log.js'
 import type { ShardStats } from '../pipeline/shard.js'
-import type { EventsPage, EventsQuery } from '../read-model.js'
+import type { EventsPage, EventsQuery, TopicCounts, TopicsQuery } from '../read-model.js'
 import type { Stats } from '../stats/stats.js'
 import type { BodyLimits } from './body.js'
 import type { StaticFile } from './docs.js'
@@ -31,13 +31,15 @@ export interface Services {
   stats(): Promise<Stats>
   /** The shards' state, read in this process without the database (the dashboard in an outage). */
   workers(): ShardStats[]
+  topics(query: TopicsQuery): Promise<TopicCounts[]>
   ready(): Promise<Readiness>
 }
 
 /** What the edge reports and serves for Prometheus (src/stats/metrics.ts). */
 export interface HttpMetrics {
   readonly contentType: string
-  response(route: string, status: number | null, seconds: number): void
+  /** Every answer; `code` is the error code of an error answer. */
+  response(route: string, status: number | null, seconds: number, code: ErrorCode | null): void
   text(): Promise<string>
 }
 

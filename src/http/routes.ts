@@ -9,7 +9,7 @@ import { live } from './routes/live.js'
 import { health, metrics, readyz } from './routes/operations.js'
 import { dashboard, docsAssets, docsPage, openapi } from './routes/pages.js'
 import { publish, publishBatch } from './routes/publish.js'
-import { events, stats } from './routes/read.js'
+import { events, stats, topics } from './routes/read.js'
 
 // prettier-ignore
 // a foreign page may store events or watch the feed without reading an answer: `origin: 'same'`
@@ -18,6 +18,7 @@ export const ROUTES: readonly Route[] = [
   { method: 'POST', path: '/publish/batch', label: 'publish',   auth: 'publish', origin: 'same', whileClosing: 'refuse', ...publishBatch },
   { method: 'GET',  path: '/events',        label: 'events',    auth: 'read',    origin: 'any',  whileClosing: 'refuse', ...events },
   { method: 'GET',  path: '/stats',         label: 'stats',     auth: 'read',    origin: 'any',  whileClosing: 'refuse', ...stats },
+  { method: 'GET',  path: '/topics',        label: 'topics',    auth: 'read',    origin: 'any',  whileClosing: 'refuse', ...topics },
   // orchestrators keep probing while the server drains
   { method: 'GET',  path: '/health',        label: 'health',    auth: 'open',    origin: 'any',  whileClosing: 'serve',  ...health },
   { method: 'GET',  path: '/healthz',       label: 'health',    auth: 'open',    origin: 'any',  whileClosing: 'serve',  ...health },

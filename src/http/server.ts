@@ -153,8 +153,8 @@ export class HttpServer implements RouteContext {
   private exchange(res: HttpResponse, label: string): Exchange {
     this.pending++
     const started = performance.now()
-    return new Exchange(res, (status) => {
-      this.options.metrics.response(label, status, (performance.now() - started) / 1000)
+    return new Exchange(res, (status, code) => {
+      this.options.metrics.response(label, status, (performance.now() - started) / 1000, code)
       if (--this.pending === 0) this.drained?.()
     })
   }

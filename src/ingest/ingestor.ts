@@ -4,7 +4,7 @@
  */
 import type { AckMode } from '../config.js'
 import type { Stored, Ticket } from '../pipeline/ticket.js'
-import type { EdgeCounters } from '../stats/stats.js'
+import type { EdgeCounters } from '../stats/edge.js'
 import type { Event } from './event.js'
 import type { BodyFormat } from './formats.js'
 import { parsePublishBody, type Rejection } from './request.js'
@@ -36,7 +36,7 @@ export class Ingestor {
   async publish(body: Uint8Array, format: BodyFormat, ack: AckMode): Promise<PublishResult> {
     const parsed = parsePublishBody(body, this.maxEventsPerRequest, format)
     if (!parsed.ok) {
-      this.edge.reject(parsed.rejection.error, parsed.rejection.events)
+      this.edge.refusedEvents(parsed.rejection.error, parsed.rejection.events)
       return { kind: 'rejected', rejection: parsed.rejection }
     }
     const ticket = this.pipeline.admit(parsed.events)

@@ -6,7 +6,8 @@
  */
 import client from 'prom-client'
 import type { BatchReport, ShardStats } from '../pipeline/shard.js'
-import type { EdgeCounters } from './stats.js'
+import type { ErrorCode } from '../errors.js'
+import type { EdgeCounters } from './edge.js'
 
 export interface MetricsSources {
   shards(): ShardStats[]
@@ -22,7 +23,10 @@ export class Metrics {
   private readonly batchSeconds: client.Histogram
   private readonly batchEvents: client.Histogram
 
+  private readonly edge: EdgeCounters
+
   constructor(sources: MetricsSources) {
+    this.edge = sources.edge
     const registers = [this.registry]
     client.collectDefaultMetrics({ register: this.registry, prefix: 'aggregator_' })
     this.responses = new client.Counter({
@@ -72,16 +76,8 @@ export class Metrics {
       'Accepted events whose batch failed after retries',
       total((s) => s.failed_events),
     )
-    new client.Counter({
-      name: 'aggregator_events_rejected_total',
-      help: 'Events refused at the edge, by reason (error code)',
-      labelNames: ['reason'],
-      registers,
-      collect() {
-        this.reset()
-        for (const [reason, n] of sources.edge.rejectedBy) this.inc({ reason }, n)
-      },
-    })
+    refusals('aggregator_requests_rejected_total', 'Publish requests refused', 'requests')
+    refusals('aggregator_events_rejected_total', 'Events in refused publish requests', 'events')
     new client.Gauge({
       name: 'aggregator_queue_depth_events',
       help: 'Events waiting in a shard queue',
@@ -100,6 +96,20 @@ export class Metrics {
       },
     })
 
+    /** This process's refusals by reason (error code); set at scrape time. */
+    function refusals(name: string, help: string, pick: 'requests' | 'events'): void {
+      new client.Counter({
+        name,
+        help: `${help} by this process, by reason (error code)`,
+        labelNames: ['reason'],
+        registers,
+        collect() {
+          this.reset()
+          for (const [reason, n] of sources.edge.rejectedBy) this.inc({ reason }, n[pick])
+        },
+      })
+    }
+
     /** A counter whose value this process already keeps; set at scrape time. */
     function counter(name: string, help: string, value: () => number): void {
       new client.Counter({
@@ -114,7 +124,11 @@ export class Metrics {
     }
   }
 
-  response(route: string, status: number | null, seconds: number): void {
+  /** Every HTTP answer; a publish answered 4xx is a refusal, counted whatever refused it. */
+  response(route: string, status: number | null, seconds: number, code: ErrorCode | null): void {
+    if (route === 'publish' && code !== null && status !== null && status < 500) {
+      this.edge.refuse(code)
+    }
     this.responses.inc({ route, status: status === null ? 'aborted' : String(status) })
     this.requestSeconds.observe({ route }, seconds)
   }

@@ -97,6 +97,7 @@ function fakeServices(held = true) {
   const publishing = new Promise<void>((resolve) => (published = resolve))
   const services: Services = {
     full: () => false,
+    topics: () => Promise.resolve([]),
     publish: () => {
       calls.publish++
       published()

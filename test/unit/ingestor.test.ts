@@ -5,7 +5,8 @@
 import t from 'tap'
 import { Ingestor } from '../../src/ingest/ingestor.js'
 import { Ticket } from '../../src/pipeline/ticket.js'
-import { EdgeCounters } from '../../src/stats/stats.js'
+import pino from 'pino'
+import { EdgeCounters } from '../../src/stats/edge.js'
 
 const BODY = new TextEncoder().encode(
   JSON.stringify({
@@ -18,7 +19,7 @@ const BODY = new TextEncoder().encode(
 
 /** An ingestor whose every admitted request gets one open part on `ticket`. */
 function ingestor(ackTimeoutMs: number) {
-  const edge = new EdgeCounters()
+  const edge = new EdgeCounters(pino({ level: 'silent' }))
   const tickets: Ticket[] = []
   const pipeline = {
     admit: (events: readonly unknown[]) => {

@@ -3,7 +3,8 @@ import t from 'tap'
 import type { BatchReport, ShardStats } from '../../src/pipeline/shard.js'
 import { BatchFailed } from '../../src/pipeline/ticket.js'
 import { Metrics } from '../../src/stats/metrics.js'
-import { EdgeCounters } from '../../src/stats/stats.js'
+import pino from 'pino'
+import { EdgeCounters } from '../../src/stats/edge.js'
 
 const shard = (index: number, s: Partial<ShardStats>): ShardStats => ({
   shard: index,
@@ -40,7 +41,7 @@ async function samples(m: Metrics): Promise<Record<string, number>> {
 }
 
 function metrics(shards: ShardStats[] = [], inFlight = 0) {
-  const edge = new EdgeCounters()
+  const edge = new EdgeCounters(pino({ level: 'silent' }))
   return { edge, metrics: new Metrics({ shards: () => shards, inFlight: () => inFlight, edge }) }
 }
 
@@ -51,9 +52,9 @@ t.test('event counters are read at scrape time from the shards and the edge', as
   ]
   const { edge, metrics: m } = metrics(shards, 6)
   edge.accepted = 21
-  edge.reject('validation', 2)
-  edge.reject('too_many_events', 5)
-  edge.reject('validation', 1)
+  edge.refusedEvents('validation', 2)
+  edge.refusedEvents('too_many_events', 5)
+  edge.refusedEvents('validation', 1)
   t.match(await samples(m), {
     aggregator_events_received_total: 21,
     aggregator_events_stored_total: 12,
@@ -76,10 +77,10 @@ t.test('event counters are read at scrape time from the shards and the edge', as
 
 t.test('each answer counts by route and status, and its duration is observed', async (t) => {
   const { metrics: m } = metrics()
-  m.response('publish', 200, 0.004)
-  m.response('publish', 200, 0.2)
-  m.response('publish', 503, 0.001)
-  m.response('events', null, 0.03)
+  m.response('publish', 200, 0.004, null)
+  m.response('publish', 200, 0.2, null)
+  m.response('publish', 503, 0.001, null)
+  m.response('events', null, 0.03, null)
   t.match(await samples(m), {
     'aggregator_http_responses_total{route="publish",status="200"}': 2,
     'aggregator_http_responses_total{route="publish",status="503"}': 1,
@@ -133,3 +134,23 @@ t.test('two instances in one process keep separate registries', async (t) => {
   t.equal((await samples(a.metrics)).aggregator_batch_events_count, 1)
   t.equal((await samples(b.metrics)).aggregator_batch_events_count, 0)
 })
+
+t.test(
+  'a publish answered 4xx is one refusal by its code; a 503 or a success is none',
+  async (t) => {
+    const { edge, metrics: m } = metrics()
+    m.response('publish', 415, 0.001, 'unsupported_media_type')
+    m.response('publish', 413, 0.001, 'body_too_large')
+    m.response('publish', 503, 0.001, 'queue_full')
+    m.response('publish', 200, 0.001, null)
+    m.response('events', 400, 0.001, 'invalid_query')
+    t.same(
+      [...edge.rejectedBy],
+      [
+        ['unsupported_media_type', { requests: 1, events: 0 }],
+        ['body_too_large', { requests: 1, events: 0 }],
+      ],
+    )
+    t.same(edge.unsavedTotal(), { requests: 2, events: 0 })
+  },
+)

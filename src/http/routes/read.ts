@@ -1,10 +1,10 @@
-/** `GET /events` and `GET /stats`: what the store holds, read from PostgreSQL. */
+/** `GET /events`, `GET /stats` and `GET /topics`: what the store holds, read from PostgreSQL. */
 import type { HttpRequest } from 'uWebSockets.js'
 import type { EventsPage } from '../../read-model.js'
 import type { Logger } from '../../log.js'
 import { databaseUnavailable } from '../failures.js'
 import { EVENT_REF, json, parameters } from '../openapi.js'
-import { EventsQuerySchema, parseQuery } from '../query.js'
+import { EventsQuerySchema, parseQuery, TopicsQuerySchema } from '../query.js'
 import type { Exchange } from '../respond.js'
 import type { HttpEndpoint, RouteContext } from '../route.js'
 
@@ -108,10 +108,75 @@ export const stats: HttpEndpoint = {
             'rejected',
             'failed',
             'in_flight',
+            'rejected_events',
+            'topic_count',
             'uptime',
           ].map((k) => [k, { type: 'integer' }]),
         ),
       }),
+    },
+  },
+}
+
+export const topics: HttpEndpoint = {
+  handle(ex: Exchange, req: HttpRequest, { services, options }: RouteContext): void {
+    const query = parseQuery(TopicsQuerySchema, req.getQuery() ?? '')
+    if (!query.ok) {
+      ex.fail('invalid_query', query.message)
+      return
+    }
+    const { after, limit } = query.value
+    services.topics({ after, limit }).then(
+      (rows) => {
+        const body = JSON.stringify(
+          rows.map((r) => ({
+            topic: r.topic,
+            unique_processed: r.unique,
+            duplicate_dropped: r.duplicates,
+          })),
+        )
+        const last = rows.at(-1)
+        if (rows.length < limit || last === undefined) return ex.json(200, body)
+        const next = new URLSearchParams({ after: last.topic, limit: String(limit) })
+        ex.json(200, body, {
+          Link: `</topics?${next.toString()}>; rel="next"`,
+          'X-Next-Cursor': encodeURIComponent(last.topic),
+        })
+      },
+      (error: unknown) => databaseUnavailable(ex, options.log, error),
+    )
+  },
+  errors: ['invalid_query', 'database_unavailable'],
+  openapi: {
+    summary: 'Every topic with its counters, in byte order of the name, a page at a time',
+    parameters: parameters(TopicsQuerySchema, {
+      after: 'Cursor: the last topic of the previous page (default: from the start)',
+      limit: 'Page size, 1-10000 (default 1000)',
+    }),
+    responses: {
+      '200': {
+        ...json('A bare array; exactly [] past the last topic', {
+          type: 'array',
+          items: {
+            type: 'object',
+            properties: {
+              topic: { type: 'string' },
+              unique_processed: { type: 'integer' },
+              duplicate_dropped: { type: 'integer' },
+            },
+          },
+        }),
+        headers: {
+          Link: {
+            schema: { type: 'string' },
+            description: '<…>; rel="next" when more may follow',
+          },
+          'X-Next-Cursor': {
+            schema: { type: 'string' },
+            description: 'The last topic of this page, URL-encoded: the next `after`',
+          },
+        },
+      },
     },
   },
 }
