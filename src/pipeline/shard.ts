@@ -241,8 +241,8 @@ export class Shard {
       const started = performance.now()
       const result: FlushCommitted | Refusal =
         unavailable ?? (await this.run(batch, listSaved, until))
-      if (result.committed || !result.divisible || batch.length === 1) this.batching -= events
       if (result.committed) {
+        this.batching -= events
         const unique = this.settle(batch, result)
         const { ms, attempts } = result
         this.record({ ...report, unique, duplicates: events - unique, ms, attempts })
@@ -255,6 +255,7 @@ export class Shard {
           'batch failed for what it holds; storing its halves apart',
         )
       } else {
+        this.batching -= events
         if (!result.divisible) unavailable = result
         const failed = new BatchFailed({ cause: result.cause })
         for (const part of batch) part.ticket.partFailed(failed)
