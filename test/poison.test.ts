@@ -1,23 +1,30 @@
 /**
- * Poison isolation: a request whose events cannot be stored within DB_TIMEOUT_MS (here a test-only
- * trigger that sleeps on one topic, in this file's own database) fails alone; the requests batched
+ * Poison isolation: a request whose events cannot be stored within DB_TIMEOUT_MS (here test-only
+ * triggers that sleep on one topic, at insert or at commit, in this file's own database) fails
+ * alone; the requests batched
  * with it are stored, and the statement that overran is cancelled in PostgreSQL rather than left
  * running and holding its locks.
  */
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { startApp } from './support/app.js'
 import { event, post, stats } from './support/client.js'
 import { storedEvents, testDatabase } from './support/database.js'
 
-const POISON_TOPIC = 'poison.slow'
+/** Inserting an event of this topic takes a minute. */
+const SLOW_INSERT = 'poison.insert'
+/** Committing an event of this topic takes a minute (a deferred trigger, run by COMMIT). */
+const SLOW_COMMIT = 'poison.commit'
 
 const db = await testDatabase(t)
-// test only: storing an event of POISON_TOPIC takes a minute, far beyond DB_TIMEOUT_MS
+// test only: both far beyond DB_TIMEOUT_MS
 await db.sql.unsafe(`
-  CREATE FUNCTION slow_insert() RETURNS trigger LANGUAGE plpgsql
+  CREATE FUNCTION slow() RETURNS trigger LANGUAGE plpgsql
     AS $$ BEGIN PERFORM pg_sleep(60); RETURN NEW; END $$;
   CREATE TRIGGER slow_insert BEFORE INSERT ON events
-    FOR EACH ROW WHEN (NEW.topic = '${POISON_TOPIC}') EXECUTE FUNCTION slow_insert();
+    FOR EACH ROW WHEN (NEW.topic = '${SLOW_INSERT}') EXECUTE FUNCTION slow();
+  CREATE CONSTRAINT TRIGGER slow_commit AFTER INSERT ON events
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW
+    WHEN (NEW.topic = '${SLOW_COMMIT}') EXECUTE FUNCTION slow();
 `)
 const server = await startApp(t, {
   DATABASE_URL: db.url,
@@ -37,39 +44,56 @@ async function runningMerges(): Promise<number> {
   return row!.n
 }
 
+const SPLIT = 'batch failed for what it holds; storing its halves apart'
+
+/**
+ * Eight requests of two events and, among them, one whose second event is of `poisonTopic`, all
+ * at once: the poisoned one fails alone, the others are stored, nothing is left running.
+ */
+async function poisonAmongOthers(t: Test, poisonTopic: string): Promise<void> {
+  const splits = server.logs.filter((line) => line.msg === SPLIT).length
+  const before = await stats(server.url)
+  const okTopic = `${poisonTopic}.ok`
+  const good = Array.from({ length: 8 }, (_, i) => [
+    event({ topic: okTopic }),
+    event({ topic: `${okTopic}.${i}` }),
+  ])
+  const poisoned = [event({ topic: okTopic }), event({ topic: poisonTopic })]
+  const replies = await Promise.all(
+    [...good.slice(0, 4), poisoned, ...good.slice(4)].map((events) =>
+      post(server.url, '/publish', events),
+    ),
+  )
+  const poisonReply = replies.splice(4, 1)[0]!
+  t.equal(poisonReply.status, 503)
+  t.match(poisonReply.body, { error: 'store_unavailable' })
+  for (const reply of replies) {
+    t.equal(reply.status, 200)
+    t.match(reply.body, { accepted: 2, unique: 2, duplicates: 0 })
+  }
+  t.ok(
+    server.logs.filter((line) => line.msg === SPLIT).length > splits,
+    'the requests were batched together, and the batch was split',
+  )
+  t.equal(
+    await storedEvents(db.sql, okTopic),
+    8,
+    "the poisoned request's other event is not stored",
+  )
+  t.equal(await storedEvents(db.sql, poisonTopic), 0)
+  t.match(await stats(server.url), {
+    unique_processed: before.unique_processed + 16,
+    duplicate_dropped: before.duplicate_dropped,
+  })
+  t.equal(await runningMerges(), 0, 'no statement of the worker is left running in PostgreSQL')
+}
+
 t.test(
-  'a request that cannot be stored in time fails alone; the others batched with it are stored',
-  async (t) => {
-    const good = Array.from({ length: 8 }, (_, i) => [
-      event({ topic: 'poison.ok' }),
-      event({ topic: `poison.ok${i}` }),
-    ])
-    const poisoned = [event({ topic: 'poison.ok' }), event({ topic: POISON_TOPIC })]
-    const replies = await Promise.all(
-      [...good.slice(0, 4), poisoned, ...good.slice(4)].map((events) =>
-        post(server.url, '/publish', events),
-      ),
-    )
-    const poisonReply = replies.splice(4, 1)[0]!
-    t.equal(poisonReply.status, 503)
-    t.match(poisonReply.body, { error: 'store_unavailable' })
-    for (const reply of replies) {
-      t.equal(reply.status, 200)
-      t.match(reply.body, { accepted: 2, unique: 2, duplicates: 0 })
-    }
-    t.ok(
-      server.logs.some(
-        (line) => line.msg === 'batch failed for what it holds; storing its halves apart',
-      ),
-      'the requests were batched together, and the batch was split',
-    )
-    t.equal(
-      await storedEvents(db.sql, 'poison.ok'),
-      8,
-      "the poisoned request's other event is not stored",
-    )
-    t.equal(await storedEvents(db.sql, POISON_TOPIC), 0)
-    t.match(await stats(server.url), { unique_processed: 16, duplicate_dropped: 0 })
-    t.equal(await runningMerges(), 0, 'no statement of the worker is left running in PostgreSQL')
-  },
+  'a request that cannot be inserted in time fails alone; the others batched with it are stored',
+  (t) => poisonAmongOthers(t, SLOW_INSERT),
+)
+
+t.test(
+  'a request that cannot be committed in time fails alone; the others batched with it are stored',
+  (t) => poisonAmongOthers(t, SLOW_COMMIT),
 )

@@ -39,7 +39,8 @@ class AttemptTimeout extends AggregatorError {
   }
 }
 
-async function attempt(task: FlushTask, attempts: BatchAttempts): Promise<WriteOutcome> {
+/** One attempt at `work` on the open connection (opened if need be), bounded in time. */
+async function attempt<T>(work: (connection: StoreConnection) => Promise<T>): Promise<T> {
   let timer: NodeJS.Timeout | undefined
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(
@@ -48,19 +49,15 @@ async function attempt(task: FlushTask, attempts: BatchAttempts): Promise<WriteO
     )
   })
   try {
-    return await Promise.race([write(task, attempts), timeout])
+    session ??= store.connect({
+      target: config.target,
+      writer: { instance: config.instanceId, shard: config.shard },
+      connectTimeoutMs: config.attemptTimeoutMs,
+    })
+    return await Promise.race([work(session), timeout])
   } finally {
     clearTimeout(timer)
   }
-}
-
-function write(task: FlushTask, attempts: BatchAttempts): Promise<WriteOutcome> {
-  session ??= store.connect({
-    target: config.target,
-    writer: { instance: config.instanceId, shard: config.shard },
-    connectTimeoutMs: config.attemptTimeoutMs,
-  })
-  return session.write(task.rows, task.listSaved, attempts)
 }
 
 /**
@@ -100,22 +97,41 @@ export default async function flush(task: FlushTask): Promise<FlushResult> {
   for (let attempts = 1; ; attempts++) {
     let error: unknown
     try {
-      const outcome = await attempt(task, shared)
+      const outcome = await attempt((s) => s.write(task.rows, task.listSaved, shared))
       return { committed: true, ...outcome, attempts, ms: performance.now() - started }
     } catch (thrown) {
       error = await drop(thrown)
     }
     const delayMs = store.retryDelayMs(error, attempts)
     if (delayMs === null || performance.now() - started + delayMs > task.retryMs) {
-      // a batch whose commit is in doubt may be stored already: storing its parts apart could
-      // store and count them twice
       const content = delayMs === null || (error instanceof AttemptTimeout && error.stopped)
+      if (!content) return { committed: false, reason: reason(error, attempts), divisible: false }
+      // the last attempt may have sent its commit: if it landed, the batch is stored; if it is
+      // still in doubt, storing the batch's parts apart could store and count them twice
+      const landed = await settled(shared)
+      if (landed !== null)
+        return { committed: true, ...landed, attempts, ms: performance.now() - started }
       return {
         committed: false,
         reason: reason(error, attempts),
-        divisible: content && shared.inDoubt === null,
+        divisible: shared.inDoubt === null,
       }
     }
     await sleep(delayMs)
+  }
+}
+
+/**
+ * One attempt at settling a commit left in doubt, for a batch about to be given up: its outcome
+ * if it landed. Should the store not answer, the doubt stands, and the caller gives the batch up
+ * whole, with the error that ended its writes.
+ */
+async function settled(shared: BatchAttempts): Promise<WriteOutcome | null> {
+  if (shared.inDoubt === null) return null
+  try {
+    return await attempt((s) => s.settle(shared))
+  } catch (error) {
+    await drop(error)
+    return null
   }
 }

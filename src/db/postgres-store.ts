@@ -34,11 +34,8 @@ class PostgresConnection implements StoreConnection {
     listSaved: boolean,
     attempts: BatchAttempts,
   ): Promise<WriteOutcome> {
-    const doubt = attempts.inDoubt
-    if (doubt !== null) {
-      if (await committed(this.sql, doubt.transaction)) return doubt.outcome
-      attempts.inDoubt = null
-    }
+    const landed = await this.settle(attempts)
+    if (landed !== null) return landed
     this.backend = null
     // replaced by mergeBatch just before it sends COMMIT, which it awaits before resolving
     let outcome: WriteOutcome = { inserted: [], saved: [] }
@@ -50,6 +47,14 @@ class PostgresConnection implements StoreConnection {
       },
     })
     return outcome
+  }
+
+  async settle(attempts: BatchAttempts): Promise<WriteOutcome | null> {
+    const doubt = attempts.inDoubt
+    if (doubt === null) return null
+    if (await committed(this.sql, doubt.transaction)) return doubt.outcome
+    attempts.inDoubt = null
+    return null
   }
 
   async abandon(): Promise<boolean> {

@@ -63,6 +63,11 @@ export interface StoreConnection {
    * itself when missing: the client library may replace a session between two writes.
    */
   write(rows: Uint8Array, listSaved: boolean, attempts: BatchAttempts): Promise<WriteOutcome>
+  /**
+   * Settles an earlier attempt's commit left in doubt (`write` does so first): its outcome if it
+   * landed; `null`, and the doubt cleared, if it did not or there was none.
+   */
+  settle(attempts: BatchAttempts): Promise<WriteOutcome | null>
   /** Closes at once, abandoning a write in progress; never rejects (the connection may be broken). */
   close(): Promise<void>
   /**
