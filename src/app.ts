@@ -20,6 +20,7 @@ import { storeNamed } from './db/store.js'
 import { describeTarget, urlTarget, type DbTarget } from './db/target.js'
 import { waitForDatabase } from './db/wait.js'
 import { Tokens } from './http/auth.js'
+import { BodyBudget } from './http/budget.js'
 import { Origins } from './http/origin.js'
 import { checkPort } from './http/port.js'
 import { HttpServer } from './http/server.js'
@@ -73,6 +74,7 @@ export async function start(config: Config, log: Logger): Promise<Running> {
       batchMaxBytes: config.BATCH_MAX_BYTES,
       flushIntervalMs: config.FLUSH_INTERVAL_MS,
       queueMaxEvents: config.QUEUE_MAX_EVENTS,
+      queueMaxBytes: config.QUEUE_MAX_BYTES,
       worker: {
         target,
         instanceId: config.instanceId,
@@ -111,6 +113,7 @@ export async function start(config: Config, log: Logger): Promise<Running> {
         port: config.PORT,
         bodyLimitBytes: config.BODY_LIMIT_BYTES,
         bodyTimeoutMs: config.BODY_TIMEOUT_MS,
+        bodyBudget: new BodyBudget(config.bodyBudgetBytes),
         ackMode: config.ACK_MODE,
         tokens: new Tokens(config.AUTH_TOKENS ?? []),
         authRead: config.AUTH_READ,

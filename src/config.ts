@@ -9,17 +9,17 @@ import { STORE_NAMES } from './db/store.js'
 import { AggregatorError } from './errors.js'
 import { serializedOrigin } from './http/origin.js'
 
-const int = (min: number, max: number, fallback: number) =>
-  v.optional(
-    v.pipe(
-      v.string(),
-      v.regex(/^\d+$/, 'must be a whole number'),
-      v.transform(Number),
-      v.minValue(min, `must be at least ${min}`),
-      v.maxValue(max, `must be at most ${max}`),
-    ),
-    String(fallback),
+const whole = (min: number, max: number) =>
+  v.pipe(
+    v.string(),
+    v.regex(/^\d+$/, 'must be a whole number'),
+    v.transform(Number),
+    v.minValue(min, `must be at least ${min}`),
+    v.maxValue(max, `must be at most ${max}`),
   )
+
+const int = (min: number, max: number, fallback: number) =>
+  v.optional(whole(min, max), String(fallback))
 
 const choice = <const T extends readonly [string, ...string[]]>(options: T, fallback: T[number]) =>
   v.optional(v.picklist(options, `must be one of ${options.join(', ')}`), fallback)
@@ -44,7 +44,10 @@ export const ConfigSchema = v.object({
   BATCH_MAX_BYTES: int(1024, 1024 ** 3, 8 * 1024 ** 2),
   FLUSH_INTERVAL_MS: int(0, 10_000, 0),
   QUEUE_MAX_EVENTS: int(1, 10_000_000, 200_000),
+  QUEUE_MAX_BYTES: int(1024 ** 2, 64 * 1024 ** 3, 64 * 1024 ** 2),
   BODY_LIMIT_BYTES: int(1024, 1024 ** 3, 10 * 1024 ** 2),
+  /** Unset: derived from BODY_LIMIT_BYTES (`loadConfig`). */
+  BODY_BUDGET_BYTES: v.optional(whole(1024, 64 * 1024 ** 3)),
   MAX_EVENTS_PER_REQUEST: int(1, 1_000_000, 10_000),
   ACK_MODE: choice(['durable', 'async'], 'durable'),
   ACK_TIMEOUT_MS: int(100, 600_000, 30_000),
@@ -134,6 +137,17 @@ export const CONFIG_DOCS: { readonly [K in keyof typeof ConfigSchema.entries]: C
     meaning:
       'Events waiting across all shards before new requests get `503` + `Retry-After`. Bounds memory; larger absorbs longer bursts.',
   },
+  QUEUE_MAX_BYTES: {
+    unit: 'bytes',
+    meaning:
+      "Encoded rows held by the shards (queued, or in the batch being stored) before new requests get `503` `queue_full` + `Retry-After`; a request is admitted whole when the shards hold nothing, however large. Bounds the queues' memory by bytes, as `QUEUE_MAX_EVENTS` does by count (see the memory model in docs/operations.md).",
+  },
+  BODY_BUDGET_BYTES: {
+    unit: 'bytes',
+    default: '4 × BODY_LIMIT_BYTES',
+    meaning:
+      'Request bodies being read, decoded and parsed at once, across clients: a body reserves its `Content-Length` before it is read (as it arrives without one; a gzip body also reserves `BODY_LIMIT_BYTES` for its inflated copy) and gives it back once answered or aborted. A body that does not fit gets `503` `queue_full` + `Retry-After`, unread when it declares its length. At least `BODY_LIMIT_BYTES`.',
+  },
   BODY_LIMIT_BYTES: {
     unit: 'bytes',
     meaning:
@@ -213,6 +227,8 @@ export interface Config extends Readonly<Env> {
   readonly dataDir: string
   /** Names this process's counter rows, so replicas on one database never contend. */
   readonly instanceId: string
+  /** BODY_BUDGET_BYTES, or its default derived from BODY_LIMIT_BYTES. */
+  readonly bodyBudgetBytes: number
 }
 
 const SECRET_KEYS = new Set(['AUTH_TOKENS', 'DATABASE_URL'])
@@ -242,9 +258,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     )
   }
   const out = result.output
+  const bodyBudgetBytes = out.BODY_BUDGET_BYTES ?? 4 * out.BODY_LIMIT_BYTES
+  if (bodyBudgetBytes < out.BODY_LIMIT_BYTES) {
+    // a body of the largest size allowed could never be read: every such request would get 503
+    throw new ConfigError([
+      `BODY_BUDGET_BYTES=${JSON.stringify(input.BODY_BUDGET_BYTES)}: must be at least BODY_LIMIT_BYTES (${out.BODY_LIMIT_BYTES})`,
+    ])
+  }
   return Object.freeze({
     ...out,
     dataDir: path.resolve(out.DATA_DIR),
     instanceId: out.INSTANCE_ID ?? `${os.hostname()}:${out.PORT}`,
+    bodyBudgetBytes,
   })
 }

@@ -171,8 +171,12 @@ export const ERRORS = {
   queue_full: {
     status: 503,
     retryAfter: 1,
-    closes: 'body-unread',
-    meaning: 'The queues are full; nothing of the request was accepted.',
+    // answered before a large body is read, the connection stays open and the server drops the
+    // rest of the body as it arrives: closing with it in flight resets the connection, and the
+    // client loses the answer that tells it to retry
+    closes: false,
+    meaning:
+      'The queues (QUEUE_MAX_EVENTS, QUEUE_MAX_BYTES) or the budget for bodies being read (BODY_BUDGET_BYTES) are full; nothing of the request was accepted.',
   },
   store_unavailable: {
     status: 503,

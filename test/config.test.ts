@@ -48,6 +48,18 @@ t.test('ALLOWED_ORIGINS is a list of origins, written as browsers send them, or 
   }
 })
 
+t.test('the body budget defaults to four largest bodies, and must hold one', async (t) => {
+  t.equal(loadConfig({}).bodyBudgetBytes, 4 * 10 * 1024 ** 2)
+  t.equal(loadConfig({ BODY_LIMIT_BYTES: '2048' }).bodyBudgetBytes, 8192, 'derived from the limit')
+  t.equal(loadConfig({ BODY_LIMIT_BYTES: '2048', BODY_BUDGET_BYTES: '5000' }).bodyBudgetBytes, 5000)
+  t.equal(loadConfig({}).QUEUE_MAX_BYTES, 64 * 1024 ** 2)
+  t.throws(
+    () => loadConfig({ BODY_LIMIT_BYTES: '4096', BODY_BUDGET_BYTES: '2048' }),
+    { message: /BODY_BUDGET_BYTES="2048": must be at least BODY_LIMIT_BYTES \(4096\)/ },
+    'a budget smaller than the largest body could never read it',
+  )
+})
+
 t.test('empty values count as unset', async (t) => {
   t.equal(loadConfig({ PORT: '', LOG_LEVEL: '' }).PORT, 8080)
 })

@@ -95,6 +95,7 @@ export default async function flush(task: FlushTask): Promise<FlushResult> {
   // a retry after a commit whose acknowledgement was lost must not store the batch twice
   const shared: BatchAttempts = { inDoubt: null }
   for (let attempts = 1; ; attempts++) {
+    const reused = session !== null
     let error: unknown
     try {
       const outcome = await attempt((s) => s.write(task.rows, task.listSaved, shared))
@@ -103,6 +104,10 @@ export default async function flush(task: FlushTask): Promise<FlushResult> {
       error = await drop(thrown)
     }
     const delayMs = store.retryDelayMs(error, attempts)
+    // A connection that died while idle (a terminated or replaced session, a restarted server)
+    // is only found out by the next write: that batch gets one fresh connection at once,
+    // whatever DB_RETRY_MS allows, since the failure says nothing about the database now.
+    if (delayMs !== null && reused && attempts === 1) continue
     if (delayMs === null || performance.now() - started + delayMs > task.retryMs) {
       const content = delayMs === null || (error instanceof AttemptTimeout && error.stopped)
       if (!content) return { committed: false, reason: reason(error, attempts), divisible: false }

@@ -29,15 +29,22 @@ export function bodyFormat(contentType: string): BodyFormat | Refusal {
   }
 }
 
+const GZIP = new Set(['gzip', 'x-gzip'])
+const IDENTITY = new Set(['', 'identity'])
+
+const coding = (contentEncoding: string) => contentEncoding.trim().toLowerCase()
+
+/** Whether the body is gzip: decoding it makes a second, larger copy. */
+export const isCompressed = (contentEncoding: string): boolean => GZIP.has(coding(contentEncoding))
+
 export function decodeBody(
   body: Uint8Array,
   contentEncoding: string,
   limitBytes: number,
   done: (decoded: Uint8Array | Refusal) => void,
 ): void {
-  const coding = contentEncoding.trim().toLowerCase()
-  if (coding === '' || coding === 'identity') return done(body)
-  if (coding !== 'gzip' && coding !== 'x-gzip') {
+  if (IDENTITY.has(coding(contentEncoding))) return done(body)
+  if (!isCompressed(contentEncoding)) {
     return done({
       error: 'unsupported_encoding',
       message: `Content-Encoding must be gzip or absent, not ${contentEncoding}`,

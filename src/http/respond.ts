@@ -42,6 +42,8 @@ export class Exchange {
   private answered = false
   /** Whether the request body was read to its end: see `ErrorSpec.closes`. */
   private bodyRead = false
+  /** Run once when the exchange settles, answered or aborted: what it holds is let go. */
+  private settleHooks: (() => void)[] = []
 
   constructor(
     readonly res: HttpResponse,
@@ -83,6 +85,16 @@ export class Exchange {
     if (this.answered) return
     this.answered = true
     this.onSettled(status)
+    for (const hook of this.settleHooks.splice(0)) hook()
+  }
+
+  /**
+   * Runs `hook` once the request is answered or its client leaves (at once if it already has):
+   * the body reader frees its chunks and its budget here, not when a timer fires later.
+   */
+  whenSettled(hook: () => void): void {
+    if (this.settled) hook()
+    else this.settleHooks.push(hook)
   }
 
   /** Called by the body reader once the last chunk has arrived. */

@@ -99,6 +99,8 @@ export class Shard {
   queued = 0
   /** Events in the batch the worker is storing now, until each of its parts settles. */
   private batching = 0
+  /** Bytes of rows held: queued, or in the batch being stored (QUEUE_MAX_BYTES bounds them). */
+  heldBytes = 0
 
   get inFlight(): number {
     return this.queued + this.batching
@@ -143,6 +145,7 @@ export class Shard {
   enqueue(part: Part): void {
     this.queue.push(part)
     this.queued += part.events
+    this.heldBytes += part.rows.length
     if (this.current === 'idle') this.schedule()
   }
 
@@ -215,9 +218,11 @@ export class Shard {
     const { parts, events } = this.take()
     this.queued -= events
     this.batching = events
+    const bytes = byteSize(parts)
     const listSaved = this.log.isLevelEnabled('debug')
     if (listSaved) logEach(this.log, parts, 'Processing event')
     await this.store(parts, listSaved)
+    this.heldBytes -= bytes
     this.move('flushing', 'idle')
     if (this.queue.length > 0) this.schedule()
     else for (const wake of this.idleWaiters.splice(0)) wake()
@@ -328,15 +333,19 @@ function sum(parts: Part[]): number {
 
 /** One buffer that owns its memory (never a slice of Node's shared pool), so it can be moved. */
 function concat(parts: Part[]): Uint8Array<ArrayBuffer> {
-  let size = 0
-  for (const part of parts) size += part.rows.length
-  const out = new Uint8Array(size)
+  const out = new Uint8Array(byteSize(parts))
   let at = 0
   for (const part of parts) {
     out.set(part.rows, at)
     at += part.rows.length
   }
   return out
+}
+
+function byteSize(parts: Part[]): number {
+  let size = 0
+  for (const part of parts) size += part.rows.length
+  return size
 }
 
 function logEach(log: Logger, parts: Part[], msg: string): void {

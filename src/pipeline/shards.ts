@@ -4,7 +4,7 @@
  */
 import type { EventRecord, Store } from '../db/store.js'
 import type { Logger } from '../log.js'
-import { PartBuilder } from './part.js'
+import { PartBuilder, type Part } from './part.js'
 import type { WorkerConfig } from './protocol.js'
 import { shardOf } from './route.js'
 import { Shard, type ShardOptions, type ShardStats } from './shard.js'
@@ -18,6 +18,8 @@ export interface ShardsOptions extends Pick<ShardOptions, 'onBatch' | 'workerFil
   batchMaxBytes: number
   flushIntervalMs: number
   queueMaxEvents: number
+  /** Most bytes of rows the shards hold, queued or being stored (QUEUE_MAX_BYTES). */
+  queueMaxBytes: number
   worker: Omit<WorkerConfig, 'shard' | 'store'>
   log: Logger
 }
@@ -52,9 +54,16 @@ export class Shards {
     return this.sum((shard) => shard.inFlight)
   }
 
+  /** Bytes of rows held by the shards: queued, or in a batch being stored. */
+  get heldBytes(): number {
+    return this.sum((shard) => shard.heldBytes)
+  }
+
   /** No request can be admitted now: worth refusing before its body is even read. */
   get full(): boolean {
-    return this.queued >= this.options.queueMaxEvents
+    return (
+      this.queued >= this.options.queueMaxEvents || this.heldBytes >= this.options.queueMaxBytes
+    )
   }
 
   private sum(count: (shard: Shard) => number): number {
@@ -63,32 +72,44 @@ export class Shards {
     return total
   }
 
-  /** `null` when the queues cannot take these events now (the caller answers 503). */
+  /**
+   * `null` when the queues cannot take these events now (the caller answers 503). The rows are
+   * encoded before the byte check; shards that hold nothing admit any request, however large, so
+   * one bigger than QUEUE_MAX_BYTES is stored alone instead of refused forever.
+   */
   admit(events: readonly EventRecord[]): Ticket | null {
-    const { batchMaxEvents, log, store } = this.options
+    const { batchMaxEvents, log, store, queueMaxBytes } = this.options
     if (this.queued + events.length > this.options.queueMaxEvents) return null
     const ticket = new Ticket(events.length)
     const debug = log.isLevelEnabled('debug')
     const building = new Array<PartBuilder | null>(this.shards.length).fill(null)
+    const parts: [number, Part][] = []
+    let bytes = 0
+    const built = (s: number, builder: PartBuilder) => {
+      const part = builder.build(ticket)
+      bytes += part.rows.length
+      parts.push([s, part])
+    }
     for (const event of events) {
       const s = shardOf(event.topic, event.event_id, this.shards.length)
       const part = (building[s] ??= new PartBuilder(this.nextPartId++, debug))
-      if (debug) log.debug({ topic: event.topic, event_id: event.event_id }, 'Enqueued event')
       if (part.add(store.row(part.id, event), event) === batchMaxEvents) {
-        this.send(s, part, ticket)
+        built(s, part)
         building[s] = null
       }
     }
     building.forEach((part, s) => {
-      if (part !== null) this.send(s, part, ticket)
+      if (part !== null) built(s, part)
     })
+    const held = this.heldBytes
+    if (held > 0 && held + bytes > queueMaxBytes) return null
+    for (const [s, part] of parts) {
+      if (debug) logEnqueued(log, part)
+      ticket.addPart()
+      this.shards[s]!.enqueue(part)
+    }
     ticket.seal()
     return ticket
-  }
-
-  private send(shard: number, part: PartBuilder, ticket: Ticket): void {
-    ticket.addPart()
-    this.shards[shard]!.enqueue(part.build(ticket))
   }
 
   stats(): ShardStats[] {
@@ -103,4 +124,8 @@ export class Shards {
   async close(): Promise<void> {
     await Promise.all(this.shards.map((shard) => shard.close()))
   }
+}
+
+function logEnqueued(log: Logger, part: Part): void {
+  for (const [topic, event_id] of part.keys ?? []) log.debug({ topic, event_id }, 'Enqueued event')
 }

@@ -7,6 +7,7 @@ import net from 'node:net'
 import pino from 'pino'
 import t, { type Test } from 'tap'
 import { Tokens } from '../../src/http/auth.js'
+import { BodyBudget } from '../../src/http/budget.js'
 import { Origins } from '../../src/http/origin.js'
 import type { Services } from '../../src/http/route.js'
 import { HttpServer } from '../../src/http/server.js'
@@ -123,6 +124,7 @@ async function start(
     host: '127.0.0.1',
     port: 0,
     bodyLimitBytes: 1024,
+    bodyBudget: new BodyBudget(4096),
     bodyTimeoutMs: 10_000,
     ackMode: 'async',
     tokens: new Tokens(tokens),

@@ -2,6 +2,7 @@
 import t from 'tap'
 import { ERROR_CODES, errorSpec } from '../../src/errors.js'
 import { readBody } from '../../src/http/body.js'
+import { BodyBudget } from '../../src/http/budget.js'
 import { Exchange } from '../../src/http/respond.js'
 import { FakeResponse, fakeRequest } from './fake-response.js'
 
@@ -12,7 +13,12 @@ function exchange() {
   return { fake, ex, settled }
 }
 
-const LIMITS = { bodyLimitBytes: 100, bodyTimeoutMs: 10_000 }
+/** Each test its own budget, so one test's reservations never show in another. */
+const limits = (bodyBudgetBytes = 1000, bodyTimeoutMs = 10_000) => ({
+  bodyLimitBytes: 100,
+  bodyTimeoutMs,
+  bodyBudget: new BodyBudget(bodyBudgetBytes),
+})
 
 t.test(
   'an answer writes the status line, the content type, its headers and the body, corked',
@@ -108,27 +114,27 @@ t.test(
   'a code that closes only with the body unread closes before the body arrived, not after',
   async (t) => {
     const early = exchange()
-    early.ex.fail('queue_full', 'full')
+    early.ex.fail('body_too_large', 'too large')
     t.equal(early.fake.closed, true, 'refused before the body was read')
 
     const late = exchange()
-    readBody(late.ex, fakeRequest(), LIMITS, () => late.ex.fail('queue_full', 'full'))
+    readBody(late.ex, fakeRequest(), limits(), () => late.ex.fail('body_too_large', 'too large'))
     late.fake.send('[]', true)
-    t.equal(late.fake.status, '503 Service Unavailable')
+    t.equal(late.fake.status, '413 Payload Too Large')
     t.equal(late.fake.closed, false, 'refused once the body was read')
   },
 )
 
 t.test('the body reader refuses an oversized body unread, and closes the connection', async (t) => {
   const declared = exchange()
-  readBody(declared.ex, fakeRequest({ 'content-length': '101' }), LIMITS, () =>
+  readBody(declared.ex, fakeRequest({ 'content-length': '101' }), limits(), () =>
     t.fail('no body is delivered'),
   )
   t.equal(declared.fake.status, '413 Payload Too Large')
   t.equal(declared.fake.closed, true, 'declared too large')
 
   const streamed = exchange()
-  readBody(streamed.ex, fakeRequest(), LIMITS, () => t.fail('no body is delivered'))
+  readBody(streamed.ex, fakeRequest(), limits(), () => t.fail('no body is delivered'))
   streamed.fake.send('x'.repeat(60), false)
   streamed.fake.send('x'.repeat(60), false)
   t.equal(streamed.fake.status, '413 Payload Too Large')
@@ -139,7 +145,7 @@ t.test('the body reader refuses an oversized body unread, and closes the connect
 t.test('the body reader delivers the chunks it was sent, in order, as one body', async (t) => {
   const { fake, ex } = exchange()
   let body = ''
-  readBody(ex, fakeRequest(), LIMITS, (bytes) => {
+  readBody(ex, fakeRequest(), limits(), (bytes) => {
     body = new TextDecoder().decode(bytes)
   })
   fake.send('{"a":', false)
@@ -152,12 +158,99 @@ t.test(
   'a body that does not arrive in time is refused with 408 and the connection closed',
   async (t) => {
     const { fake, ex } = exchange()
-    readBody(ex, fakeRequest(), { bodyLimitBytes: 100, bodyTimeoutMs: 20 }, () =>
-      t.fail('no body is delivered'),
-    )
+    readBody(ex, fakeRequest(), limits(1000, 20), () => t.fail('no body is delivered'))
     fake.send('{"a":', false)
     await new Promise((resolve) => setTimeout(resolve, 60))
     t.equal(fake.status, '408 Request Timeout')
     t.equal(fake.closed, true)
   },
 )
+
+t.test('a body reserves its declared length before it is read, until it is answered', async (t) => {
+  const { fake, ex } = exchange()
+  const { bodyBudget, ...rest } = limits(100)
+  readBody(ex, fakeRequest({ 'content-length': '7' }), { bodyBudget, ...rest }, () => {
+    t.equal(bodyBudget.inUseBytes, 7, 'still held while the body is parsed and stored')
+    ex.json(200, '{}')
+  })
+  t.equal(bodyBudget.inUseBytes, 7, 'reserved before any byte arrived')
+  fake.send('{"a":1}', true)
+  t.equal(fake.status, '200 OK')
+  t.equal(bodyBudget.inUseBytes, 0, 'given back once answered')
+})
+
+t.test(
+  'a body the budget cannot hold is refused unread with queue_full and Retry-After',
+  async (t) => {
+    const budget = new BodyBudget(100)
+    t.ok(budget.reserve(60), 'another request holds most of the budget')
+    const { fake, ex } = exchange()
+    readBody(ex, fakeRequest({ 'content-length': '50' }), { ...limits(), bodyBudget: budget }, () =>
+      t.fail('no body is delivered'),
+    )
+    t.equal(fake.status, '503 Service Unavailable')
+    t.match(JSON.parse(fake.body!), { error: 'queue_full' })
+    t.equal(fake.header('Retry-After'), '1')
+    t.equal(fake.closed, false, 'the connection stays open: the client reads its answer')
+    t.equal(budget.inUseBytes, 60, 'nothing taken by the refused body')
+  },
+)
+
+t.test(
+  'a body without a length reserves as it arrives and is refused when it does not fit',
+  async (t) => {
+    const budget = new BodyBudget(100)
+    t.ok(budget.reserve(50))
+    const { fake, ex } = exchange()
+    readBody(ex, fakeRequest(), { ...limits(), bodyBudget: budget }, () =>
+      t.fail('no body is delivered'),
+    )
+    fake.send('x'.repeat(30), false)
+    t.equal(budget.inUseBytes, 80, 'the first chunk is reserved')
+    fake.send('x'.repeat(30), false)
+    t.match(JSON.parse(fake.body!), { error: 'queue_full' })
+    t.equal(budget.inUseBytes, 50, 'its reservation is given back when refused')
+  },
+)
+
+t.test('an aborted body gives its budget back and stops its timer at once', async (t) => {
+  const { fake, ex } = exchange()
+  const { bodyBudget, ...rest } = limits()
+  readBody(ex, fakeRequest({ 'content-length': '40' }), { bodyBudget, ...rest }, () =>
+    t.fail('no body is delivered'),
+  )
+  fake.send('x'.repeat(20), false)
+  t.equal(bodyBudget.inUseBytes, 40)
+  const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length
+  const before = timers()
+  fake.clientAborts()
+  t.equal(bodyBudget.inUseBytes, 0, 'given back on abort')
+  // the timer's closure holds the chunks: left to fire, it would keep them until the timeout
+  t.equal(timers(), before - 1, 'the body timer is cleared on abort, not left to fire')
+})
+
+t.test('an oversized body gives back what it had reserved', async (t) => {
+  const { fake, ex } = exchange()
+  const { bodyBudget, ...rest } = limits()
+  readBody(ex, fakeRequest(), { bodyBudget, ...rest }, () => t.fail('no body is delivered'))
+  fake.send('x'.repeat(60), false)
+  t.equal(bodyBudget.inUseBytes, 60)
+  fake.send('x'.repeat(60), false)
+  t.equal(fake.status, '413 Payload Too Large')
+  t.equal(bodyBudget.inUseBytes, 0)
+})
+
+t.test('a gzip body also reserves room for its inflated copy', async (t) => {
+  const { fake, ex } = exchange()
+  const { bodyBudget, ...rest } = limits()
+  readBody(
+    ex,
+    fakeRequest({ 'content-length': '10' }),
+    { bodyBudget, ...rest },
+    () => ex.json(200, '{}'),
+    100,
+  )
+  t.equal(bodyBudget.inUseBytes, 110)
+  fake.send('x'.repeat(10), true)
+  t.equal(bodyBudget.inUseBytes, 0)
+})

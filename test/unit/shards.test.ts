@@ -12,6 +12,7 @@ interface Sizes {
   shards?: number
   batchMaxEvents?: number
   queueMaxEvents?: number
+  queueMaxBytes?: number
 }
 
 function startShards(t: Test, sizes: Sizes, log: Logger = createLogger('silent')) {
@@ -24,6 +25,7 @@ function startShards(t: Test, sizes: Sizes, log: Logger = createLogger('silent')
     batchMaxBytes: 1024 ** 2,
     flushIntervalMs: 0,
     queueMaxEvents: sizes.queueMaxEvents ?? 1000,
+    queueMaxBytes: sizes.queueMaxBytes ?? 1024 ** 2,
     worker: UNUSED_WORKER_CONFIG,
     workerFile: FIXTURE_WORKER,
     log,
@@ -83,6 +85,22 @@ t.test('a request is refused when the queues cannot take all its events', async 
   t.equal(shards.inFlight, 0)
   t.ok(shards.admit(events('more', 1)))
 })
+
+t.test(
+  'a request is refused while the shards hold QUEUE_MAX_BYTES of rows, until its batch settles',
+  async (t) => {
+    const { shards } = startShards(t, { queueMaxBytes: 200 })
+    const big = shards.admit(events('bytes', 10))
+    t.ok(big, 'shards that hold nothing admit a request larger than the byte bound')
+    t.ok(shards.heldBytes > 200, `its rows are counted (${shards.heldBytes} bytes)`)
+    t.ok(shards.full, 'full by bytes, though far from full by count')
+    t.equal(shards.admit(events('bytes.more', 1)), null, 'refused while the rows are held')
+    await big!.done
+    t.equal(shards.heldBytes, 0, 'the rows are let go once their batch settled')
+    t.notOk(shards.full)
+    t.ok(shards.admit(events('bytes.more', 1)))
+  },
+)
 
 t.test('an empty request is stored at once', async (t) => {
   const { shards, reports } = startShards(t, {})

@@ -3,7 +3,7 @@ import type { HttpRequest } from 'uWebSockets.js'
 import { FORMATS } from '../../ingest/formats.js'
 import type { PublishResult } from '../../ingest/ingestor.js'
 import { readBody } from '../body.js'
-import { bodyFormat, decodeBody } from '../encoding.js'
+import { bodyFormat, decodeBody, isCompressed } from '../encoding.js'
 import { internalError } from '../failures.js'
 import { EVENT_REF, json, parameters } from '../openapi.js'
 import { PublishQuerySchema, parseQuery } from '../query.js'
@@ -28,14 +28,20 @@ function handle(ex: Exchange, req: HttpRequest, { services, options }: RouteCont
     return
   }
   const ack = query.value.ack ?? options.ackMode
-  readBody(ex, req, options, (raw) =>
-    decodeBody(raw, encoding, options.bodyLimitBytes, (body) => {
-      if (!(body instanceof Uint8Array)) return ex.fail(body.error, body.message)
-      services.publish(body, format, ack).then(
-        (result) => answer(ex, result),
-        (error: unknown) => internalError(ex, options.log, error),
-      )
-    }),
+  readBody(
+    ex,
+    req,
+    options,
+    (raw) =>
+      decodeBody(raw, encoding, options.bodyLimitBytes, (body) => {
+        if (!(body instanceof Uint8Array)) return ex.fail(body.error, body.message)
+        services.publish(body, format, ack).then(
+          (result) => answer(ex, result),
+          (error: unknown) => internalError(ex, options.log, error),
+        )
+      }),
+    // a compressed body may inflate up to the cap: its budget holds that copy too
+    isCompressed(encoding) ? options.bodyLimitBytes : 0,
   )
 }
 
