@@ -218,11 +218,9 @@ export class Shard {
     const { parts, events } = this.take()
     this.queued -= events
     this.batching = events
-    const bytes = byteSize(parts)
     const listSaved = this.log.isLevelEnabled('debug')
     if (listSaved) logEach(this.log, parts, 'Processing event')
     await this.store(parts, listSaved)
-    this.heldBytes -= bytes
     this.move('flushing', 'idle')
     if (this.queue.length > 0) this.schedule()
     else for (const wake of this.idleWaiters.splice(0)) wake()
@@ -247,7 +245,7 @@ export class Shard {
       const result: FlushCommitted | Refusal =
         unavailable ?? (await this.run(batch, listSaved, until))
       if (result.committed) {
-        this.batching -= events
+        this.release(batch, events)
         const unique = this.settle(batch, result)
         const { ms, attempts } = result
         this.record({ ...report, unique, duplicates: events - unique, ms, attempts })
@@ -260,7 +258,7 @@ export class Shard {
           'batch failed for what it holds; storing its halves apart',
         )
       } else {
-        this.batching -= events
+        this.release(batch, events)
         if (!result.divisible) unavailable = result
         const failed = new BatchFailed({ cause: result.cause })
         for (const part of batch) part.ticket.partFailed(failed)
@@ -268,6 +266,12 @@ export class Shard {
         this.record({ ...report, unique: 0, duplicates: 0, ms, attempts: 0, failed })
       }
     }
+  }
+
+  /** Lets go of a settled batch's events and rows, before its requests hear of it. */
+  private release(parts: Part[], events: number): void {
+    this.batching -= events
+    this.heldBytes -= byteSize(parts)
   }
 
   /** One batch at the worker; a worker that dies fails it, and what is left of its split. */
