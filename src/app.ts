@@ -93,6 +93,7 @@ export async function start(config: Config, log: Logger): Promise<Running> {
       store: storeNamed(config.STORE),
       shards: config.SHARDS,
       batchMaxEvents: config.BATCH_MAX_EVENTS,
+      batchMaxBytes: config.BATCH_MAX_BYTES,
       flushIntervalMs: config.FLUSH_INTERVAL_MS,
       queueMaxEvents: config.QUEUE_MAX_EVENTS,
       queueMaxBytes: config.QUEUE_MAX_BYTES,

@@ -41,6 +41,7 @@ export const ConfigSchema = v.object({
   STORE: choice(STORE_NAMES, STORE_NAMES[0]),
   SHARDS: int(1, 64, Math.max(1, Math.min(4, os.availableParallelism()))),
   BATCH_MAX_EVENTS: int(1, 100_000, 5000),
+  BATCH_MAX_BYTES: int(1024, 1024 ** 3, 8 * 1024 ** 2),
   FLUSH_INTERVAL_MS: int(0, 10_000, 0),
   QUEUE_MAX_EVENTS: int(1, 10_000_000, 200_000),
   QUEUE_MAX_BYTES: int(1024 ** 2, 64 * 1024 ** 3, 64 * 1024 ** 2),
@@ -121,6 +122,11 @@ export const CONFIG_DOCS: { readonly [K in keyof typeof ConfigSchema.entries]: C
     unit: 'events',
     meaning:
       'Most events in one COPY + merge. Larger batches amortise the ~6–8 ms per commit; smaller ones bound the latency of one commit.',
+  },
+  BATCH_MAX_BYTES: {
+    unit: 'bytes',
+    meaning:
+      "Most bytes of rows in one batch, whatever its event count: a batch of large events stays small enough to commit within `DB_TIMEOUT_MS`. One request's share larger than this still goes, alone.",
   },
   FLUSH_INTERVAL_MS: {
     unit: 'ms',

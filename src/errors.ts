@@ -41,7 +41,10 @@ export const INTERNAL_ERRORS = {
     'The database answered start-up with an error that waiting does not cure (password, no such database).',
   ERR_AGG_UNKNOWN_STORE: 'STORE names no store implementation.',
   ERR_AGG_DASHBOARD_NOT_BUILT: 'The dashboard bundle is missing from dist/: run `npm run build`.',
-  ERR_AGG_ATTEMPT_TIMEOUT: 'One flush attempt exceeded DB_TIMEOUT_MS; it is retried.',
+  ERR_AGG_ATTEMPT_TIMEOUT:
+    'One flush attempt exceeded DB_TIMEOUT_MS; its statement is cancelled in the database, then it is retried.',
+  ERR_AGG_SESSION_NOT_STOPPED:
+    'A flush attempt that exceeded DB_TIMEOUT_MS was cancelled, but its database session had not ended after another DB_TIMEOUT_MS; the batch is retried.',
   ERR_AGG_WRITE_GAVE_UP:
     "A worker gave a batch up (an error that is not transient, or DB_RETRY_MS ran out); its message carries the last error's code (e.g. the SQLSTATE) and the attempts.",
   ERR_AGG_BATCH_FAILED:

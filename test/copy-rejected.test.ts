@@ -45,6 +45,7 @@ t.test('a COPY the server rejects fails its batch at once, with the SQLSTATE log
   const shard = new Shard({
     onBatch: (report) => reports.push(report),
     batchMaxEvents: 100,
+    batchMaxBytes: 1024 ** 2,
     flushIntervalMs: 0,
     worker: {
       store: 'postgres',

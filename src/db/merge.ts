@@ -67,24 +67,35 @@ export interface MergeOutcome {
 /** A row of the merge: a part's outcome, or only the transaction's id when nothing was new. */
 type MergeRow = { transaction: string } & (MergeOutcome | { part: null })
 
-/**
- * `committing` is told the transaction's id (xid8, as text) and the outcome once the merge is
- * done, just before COMMIT is sent: from then until it is acknowledged, the batch is in doubt.
- */
+/** What a merge tells its caller as it goes. */
+export interface MergeProgress {
+  /** The session's backend, once the transaction has begun: a write that overruns is cancelled by it. */
+  began(pid: number): void
+  /**
+   * The transaction's id (xid8, as text) and the outcome once the merge is done, just before
+   * COMMIT is sent: from then until it is acknowledged, the batch is in doubt.
+   */
+  committing(transaction: string, outcomes: MergeOutcome[]): void
+}
+
 export async function mergeBatch(
   sql: Sql,
   rows: Uint8Array,
   owner: { instance: string; shard: number },
   listSaved: boolean,
-  committing: (transaction: string, outcomes: MergeOutcome[]) => void,
+  progress: MergeProgress,
 ): Promise<void> {
   await sql.begin(async (tx) => {
-    // executed now, so it is queued (pipelined) ahead of the COPY
-    const staging = tx.unsafe(STAGING).execute()
+    // executed now, so it is queued (pipelined) ahead of the COPY; its answer names the backend
+    // (postgres.js gives every result the `state` of the connection that ran it)
+    const staging = tx
+      .unsafe(STAGING)
+      .execute()
+      .then((result) => progress.began(result.state.pid))
     await Promise.all([staging, copyRows(tx, rows)])
     const merged = await tx.unsafe<MergeRow[]>(MERGE, [owner.instance, owner.shard, listSaved])
     const outcomes = merged.filter((row): row is MergeRow & MergeOutcome => row.part !== null)
-    committing(merged[0]!.transaction, outcomes)
+    progress.committing(merged[0]!.transaction, outcomes)
   })
 }
 

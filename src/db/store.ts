@@ -4,8 +4,9 @@
  * one new module plus one entry in `STORES`, chosen by the `STORE` setting.
  *
  *   main thread    row(part, event)  once per event, on the hot path: a part's bytes are its rows
- *   worker thread  connect() → write(batch, attempts) … ; close() after any failure; the next
- *                  attempt at a batch first settles an earlier attempt's commit left in doubt
+ *   worker thread  connect() → write(batch, attempts) … ; close() after any failure, abandon()
+ *                  after an attempt that overran its bound; the next attempt at a batch first
+ *                  settles an earlier attempt's commit left in doubt
  *                  retryDelayMs(error, attempt): wait and try again, or give the batch up
  *
  * Only the name crosses the thread boundary: each worker resolves the store with `storeNamed`.
@@ -62,8 +63,21 @@ export interface StoreConnection {
    * itself when missing: the client library may replace a session between two writes.
    */
   write(rows: Uint8Array, listSaved: boolean, attempts: BatchAttempts): Promise<WriteOutcome>
+  /**
+   * Settles an earlier attempt's commit left in doubt (`write` does so first): its outcome if it
+   * landed; `null`, and the doubt cleared, if it did not or there was none.
+   */
+  settle(attempts: BatchAttempts): Promise<WriteOutcome | null>
   /** Closes at once, abandoning a write in progress; never rejects (the connection may be broken). */
   close(): Promise<void>
+  /**
+   * Closes after a write that overran its time, first making the server stop it (PostgreSQL:
+   * `pg_cancel_backend` from another connection), so it holds no locks and does no more work
+   * while the batch is retried, and a commit it had sent is settled for good. Resolves `true`
+   * once the server stopped it, `false` when nothing of the write had reached the server;
+   * rejects when the server could not be asked or did not stop it in time.
+   */
+  abandon(): Promise<boolean>
 }
 
 export interface Store {

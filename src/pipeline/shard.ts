@@ -13,8 +13,12 @@
  *
  * When a batch settles the shard flushes again at once if parts are waiting, so under load each
  * batch carries whatever queued while the previous one committed: group commit without a timer.
- * Every batch, committed or failed, ends in one `BatchReport`: it feeds the shard's totals, its
- * log line and the listener (the metrics).
+ * A batch is cut at `batchMaxEvents` events and `batchMaxBytes` bytes of rows, whichever comes
+ * first. A batch of several parts that fails for what it holds (the worker says so: an error
+ * that is not transient, or attempts that overran `DB_TIMEOUT_MS`) is split in halves, each
+ * stored on its own, down to single parts: one request's poisonous events fail only that
+ * request. Every batch stored or given up, split ones included, ends in one `BatchReport`: it
+ * feeds the shard's totals, its log line and the listener (the metrics).
  *
  * Piscina balances tasks by load, not by key, so each shard has its own one-thread pool; atomics
  * are off so the worker's socket and timers keep running between tasks.
@@ -24,7 +28,13 @@ import { fileURLToPath } from 'node:url'
 import { Piscina } from 'piscina'
 import type { Logger } from '../log.js'
 import type { Key, Part } from './part.js'
-import type { FlushResult, FlushTask, WorkerConfig } from './protocol.js'
+import {
+  WriteGaveUp,
+  type FlushCommitted,
+  type FlushResult,
+  type FlushTask,
+  type WorkerConfig,
+} from './protocol.js'
 import { BatchFailed } from './ticket.js'
 
 const FLUSH_WORKER = fileURLToPath(new URL('../../workers/flush.js', import.meta.url))
@@ -48,10 +58,19 @@ export interface BatchReport {
   failed?: BatchFailed
 }
 
+/** A batch the worker gave up, or that died with its worker. */
+interface Refusal {
+  committed: false
+  cause: unknown
+  /** Its parts may succeed apart (see `FlushFailed`). */
+  divisible: boolean
+}
+
 export interface ShardOptions {
   /** Told of every batch, committed or failed. */
   onBatch?: (report: BatchReport) => void
   batchMaxEvents: number
+  batchMaxBytes: number
   flushIntervalMs: number
   worker: WorkerConfig
   /** The worker thread's module: workers/flush.js unless a test plays the store. */
@@ -78,7 +97,7 @@ export class Shard {
   readonly index: number
   /** Events waiting in the queue, not yet handed to the worker. */
   queued = 0
-  /** Events in the batch the worker is storing now. */
+  /** Events in the batch the worker is storing now, until each of its parts settles. */
   private batching = 0
   /** Bytes of rows held: queued, or in the batch being stored (QUEUE_MAX_BYTES bounds them). */
   heldBytes = 0
@@ -174,13 +193,22 @@ export class Shard {
     else setImmediate(run)
   }
 
-  /** The next batch: whole parts, at least one, up to `batchMaxEvents` events. */
+  /**
+   * The next batch: whole parts, at least one (however large), up to `batchMaxEvents` events
+   * and `batchMaxBytes` bytes of rows.
+   */
   private take(): { parts: Part[]; events: number } {
-    const max = this.options.batchMaxEvents
+    const { batchMaxEvents, batchMaxBytes } = this.options
     let events = 0
+    let bytes = 0
     let n = 0
-    while (n < this.queue.length && (n === 0 || events + this.queue[n]!.events <= max)) {
-      events += this.queue[n++]!.events
+    for (; n < this.queue.length; n++) {
+      const part = this.queue[n]!
+      const fits =
+        events + part.events <= batchMaxEvents && bytes + part.rows.length <= batchMaxBytes
+      if (n > 0 && !fits) break
+      events += part.events
+      bytes += part.rows.length
     }
     return { parts: this.queue.splice(0, n), events }
   }
@@ -190,35 +218,85 @@ export class Shard {
     const { parts, events } = this.take()
     this.queued -= events
     this.batching = events
-    const bytes = byteSize(parts)
     const listSaved = this.log.isLevelEnabled('debug')
     if (listSaved) logEach(this.log, parts, 'Processing event')
-    const batch = { shard: this.index, parts: parts.length, events }
-    const started = performance.now()
-    let report: BatchReport
-    try {
-      const rows = concat(parts)
-      const result = await this.pool.run({ rows, listSaved }, { transferList: [rows.buffer] })
-      const unique = this.settle(parts, result)
-      const { ms, attempts } = result
-      report = { ...batch, unique, duplicates: events - unique, ms, attempts }
-      if (listSaved) logOutcome(this.log, parts, result.saved)
-    } catch (cause) {
-      const failed = new BatchFailed({ cause })
-      for (const part of parts) part.ticket.partFailed(failed)
-      const ms = performance.now() - started
-      report = { ...batch, unique: 0, duplicates: 0, ms, attempts: 0, failed }
-    }
-    this.batching = 0
-    this.heldBytes -= bytes
-    this.record(report)
+    await this.store(parts, listSaved)
     this.move('flushing', 'idle')
     if (this.queue.length > 0) this.schedule()
     else for (const wake of this.idleWaiters.splice(0)) wake()
   }
 
+  /**
+   * Stores `parts` as one batch, or, when the worker says its failure may lie in what it holds,
+   * as two halves, each split again if it fails the same way. Every part is tried alone before
+   * it fails for its content. The halves share the batch's retry budget (`DB_RETRY_MS` from its
+   * first attempt): once it is spent, each gets one attempt, so a poisonous part costs the
+   * others about one `DB_TIMEOUT_MS` per halving. A failure that is not the batch's (the store
+   * is unavailable) fails every part not yet stored: splitting would only wait longer.
+   */
+  private async store(parts: Part[], listSaved: boolean): Promise<void> {
+    const until = performance.now() + this.options.worker.retryMs
+    const pending = [parts]
+    let unavailable: Refusal | null = null
+    for (let batch = pending.shift(); batch !== undefined; batch = pending.shift()) {
+      const events = sum(batch)
+      const report = { shard: this.index, parts: batch.length, events }
+      const started = performance.now()
+      const result: FlushCommitted | Refusal =
+        unavailable ?? (await this.run(batch, listSaved, until))
+      if (result.committed) {
+        this.release(batch, events)
+        const unique = this.settle(batch, result)
+        const { ms, attempts } = result
+        this.record({ ...report, unique, duplicates: events - unique, ms, attempts })
+        if (listSaved) logOutcome(this.log, batch, result.saved)
+      } else if (result.divisible && batch.length > 1) {
+        const half = Math.ceil(batch.length / 2)
+        pending.unshift(batch.slice(0, half), batch.slice(half))
+        this.log.warn(
+          { err: result.cause, events, parts: batch.length },
+          'batch failed for what it holds; storing its halves apart',
+        )
+      } else {
+        this.release(batch, events)
+        if (!result.divisible) unavailable = result
+        const failed = new BatchFailed({ cause: result.cause })
+        for (const part of batch) part.ticket.partFailed(failed)
+        const ms = performance.now() - started
+        this.record({ ...report, unique: 0, duplicates: 0, ms, attempts: 0, failed })
+      }
+    }
+  }
+
+  /** Lets go of a settled batch's events and rows, before its requests hear of it. */
+  private release(parts: Part[], events: number): void {
+    this.batching -= events
+    this.heldBytes -= byteSize(parts)
+  }
+
+  /** One batch at the worker; a worker that dies fails it, and what is left of its split. */
+  private async run(
+    parts: Part[],
+    listSaved: boolean,
+    until: number,
+  ): Promise<FlushCommitted | Refusal> {
+    const rows = concat(parts)
+    const retryMs = Math.max(0, until - performance.now())
+    try {
+      const result = await this.pool.run(
+        { rows, listSaved, retryMs },
+        { transferList: [rows.buffer] },
+      )
+      if (result.committed) return result
+      const { reason, divisible } = result
+      return { committed: false, cause: new WriteGaveUp(reason), divisible }
+    } catch (cause) {
+      return { committed: false, cause, divisible: false }
+    }
+  }
+
   /** Tells each part's ticket how many of its events were new; returns the batch's total. */
-  private settle(parts: Part[], result: FlushResult): number {
+  private settle(parts: Part[], result: FlushCommitted): number {
     const stored = new Map<number, number>()
     let total = 0
     for (let i = 0; i < result.inserted.length; i += 2) {
@@ -249,6 +327,12 @@ export class Shard {
     }
     this.options.onBatch?.(report)
   }
+}
+
+function sum(parts: Part[]): number {
+  let events = 0
+  for (const part of parts) events += part.events
+  return events
 }
 
 /** One buffer that owns its memory (never a slice of Node's shared pool), so it can be moved. */

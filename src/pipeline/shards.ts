@@ -15,6 +15,7 @@ export interface ShardsOptions extends Pick<ShardOptions, 'onBatch' | 'workerFil
   store: Store
   shards: number
   batchMaxEvents: number
+  batchMaxBytes: number
   flushIntervalMs: number
   queueMaxEvents: number
   /** Most bytes of rows the shards hold, queued or being stored (QUEUE_MAX_BYTES). */
@@ -34,6 +35,7 @@ export class Shards {
         new Shard({
           onBatch: options.onBatch,
           batchMaxEvents: options.batchMaxEvents,
+          batchMaxBytes: options.batchMaxBytes,
           flushIntervalMs: options.flushIntervalMs,
           worker: { ...options.worker, store: options.store.name, shard },
           workerFile: options.workerFile,

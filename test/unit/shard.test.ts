@@ -9,11 +9,12 @@ import { Ticket } from '../../src/pipeline/ticket.js'
 import { FIXTURE_WORKER, UNUSED_WORKER_CONFIG, unitEvent } from '../fixtures/pipeline.js'
 import { DIE_TOPIC, FAIL_TOPIC, REFUSAL } from '../fixtures/store-worker.js'
 
-function startShard(t: Test, batchMaxEvents = 100) {
+function startShard(t: Test, batchMaxEvents = 100, batchMaxBytes = 1024 ** 2) {
   const reports: BatchReport[] = []
   const shard = new Shard({
     onBatch: (report) => reports.push(report),
     batchMaxEvents,
+    batchMaxBytes,
     flushIntervalMs: 0,
     worker: { ...UNUSED_WORKER_CONFIG, shard: 0 },
     workerFile: FIXTURE_WORKER,
@@ -47,8 +48,8 @@ t.test('a shard goes idle → scheduled → flushing → idle around one batch',
   t.equal(shard.queued, 0)
   t.equal(shard.inFlight, 3)
   t.same(await ticket.done, { accepted: 3, unique: 2, duplicates: 1 })
-  t.equal(shard.state, 'idle')
   await shard.idle()
+  t.equal(shard.state, 'idle')
   t.match(reports, [{ shard: 0, parts: 1, events: 3, unique: 2, duplicates: 1, attempts: 1 }])
   t.notOk(reports[0]!.failed)
   t.match(shard.stats(), {
@@ -103,6 +104,53 @@ t.test(
     )
   },
 )
+
+t.test(
+  'parts of large rows are cut into batches at batchMaxBytes, one part at least',
+  async (t) => {
+    const { shard, reports } = startShard(t, 100, 10_000)
+    /** One request of one event whose row is about `bytes` long. */
+    const large = (id: string, bytes: number) =>
+      publish(shard, [{ ...unitEvent('bytes', id), payload: { pad: 'x'.repeat(bytes) } }])
+    const first = large('0', 100)
+    await nextTurn()
+    t.equal(shard.state, 'flushing')
+    // 4 KB each: two fit in 10,000 bytes, a third does not; the 20 KB one goes alone
+    const later = [large('1', 4000), large('2', 4000), large('3', 4000), large('4', 20_000)]
+    await Promise.all([first, ...later].map((ticket) => ticket.done))
+    await shard.idle()
+    t.same(
+      reports.map((r) => [r.parts, r.events]),
+      [
+        [1, 1],
+        [2, 2],
+        [1, 1],
+        [1, 1],
+      ],
+      'whole parts, as many as fit in batchMaxBytes; a larger part alone',
+    )
+  },
+)
+
+t.test('a refused batch of several requests fails only the request it cannot store', async (t) => {
+  const { shard, reports } = startShard(t)
+  const first = publish(shard, [unitEvent('poison.first', '1')])
+  await nextTurn()
+  t.equal(shard.state, 'flushing')
+  const good = ['a', 'b', 'c', 'd', 'e'].map((id) => publish(shard, [unitEvent('poison.ok', id)]))
+  const bad = publish(shard, [unitEvent('poison.ok', 'f'), unitEvent(FAIL_TOPIC, 'g')])
+  const more = publish(shard, [unitEvent('poison.ok', 'h')])
+  await first.done
+  for (const ticket of [...good, more]) {
+    t.same(await ticket.done, { accepted: 1, unique: 1, duplicates: 0 })
+  }
+  await t.rejects(bad.done, { code: 'ERR_AGG_BATCH_FAILED', cause: { message: REFUSAL } })
+  await shard.idle()
+  t.match(shard.stats(), { events: 7, stored: 7, failed_batches: 1, failed_events: 2 })
+  t.equal(shard.inFlight, 0)
+  const failed = reports.filter((r) => r.failed !== undefined)
+  t.match(failed, [{ parts: 1, events: 2 }], 'one report for the one request that failed')
+})
 
 t.test('a batch the store refuses fails its requests, and the shard goes on', async (t) => {
   const { shard, reports } = startShard(t)

@@ -22,6 +22,7 @@ function startShards(t: Test, sizes: Sizes, log: Logger = createLogger('silent')
     store: postgresStore,
     shards: sizes.shards ?? 1,
     batchMaxEvents: sizes.batchMaxEvents ?? 100,
+    batchMaxBytes: 1024 ** 2,
     flushIntervalMs: 0,
     queueMaxEvents: sizes.queueMaxEvents ?? 1000,
     queueMaxBytes: sizes.queueMaxBytes ?? 1024 ** 2,
