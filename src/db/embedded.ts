@@ -17,7 +17,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { promisify } from 'node:util'
 import { AggregatorError } from '../errors.js'
 import type { Logger } from '../log.js'
-import { systemReason } from '../system-errors.js'
+import { makeFolder, unusable } from './data-dir.js'
 import type { DbTarget } from './target.js'
 
 export interface Embedded {
@@ -99,39 +99,6 @@ export async function startEmbedded(dataDir: string, log: Logger): Promise<Embed
       await release()
     },
   }
-}
-
-/**
- * `fs.mkdir(dir, { recursive: true })`, failing with the real reason: Node's recursive mkdir
- * reports ENOENT for a folder it may not create (under a read-only mount), so on ENOENT each
- * missing folder is made one by one, and the one that fails says why.
- */
-async function makeFolder(dir: string): Promise<void> {
-  try {
-    await fs.mkdir(dir, { recursive: true })
-  } catch (error) {
-    const parent = path.dirname(dir)
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT' || parent === dir) throw error
-    await makeFolder(parent)
-    await fs.mkdir(dir)
-  }
-}
-
-/**
- * A file-system error on DATA_DIR, on a folder inside it or on one of its parents, as one line
- * naming DATA_DIR and the reason (a file where a folder should be, permissions, a read-only
- * mount); any other error unchanged.
- */
-function unusable(dataDir: string, error: unknown): unknown {
-  const { syscall, path: at } = error as Partial<NodeJS.ErrnoException>
-  if (syscall === undefined || at === undefined) return error
-  const related = [path.relative(dataDir, at), path.relative(at, dataDir)]
-  if (related.every((relative) => relative.startsWith('..'))) return error
-  return new AggregatorError(
-    'ERR_AGG_DATA_DIR',
-    `DATA_DIR ${dataDir} cannot be used: ${syscall} ${at}: ${systemReason(error)}`,
-    { cause: error },
-  )
 }
 
 /**
