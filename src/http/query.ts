@@ -23,7 +23,7 @@ export const EventsQuerySchema = v.object({
 })
 
 export const TopicsQuerySchema = v.object({
-  // a topic name, or '' for the first page: the same rule as a topic, so it reaches the database valid
+  // a topic name, or '' for the first page: checked as a topic is, so the database gets it valid
   after: v.optional(v.union([v.literal(''), field]), ''),
   limit: v.optional(whole(1, MAX_PAGE), String(DEFAULT_PAGE)),
 })

@@ -1,8 +1,8 @@
 /**
  * What a route is. The table of routes (routes.ts) gives each one its policy columns (method,
- * path, metrics label, auth rule, allowed origins, behaviour while closing); the route groups (routes/*.ts) give
- * each one its endpoint (handler, the error codes it answers, its OpenAPI operation). The
- * dispatcher (server.ts) applies the policies before any handler runs.
+ * path, metrics label, auth rule, allowed origins, behaviour while closing); the route groups
+ * (routes/*.ts) give each one its endpoint (handler, the error codes it answers, its OpenAPI
+ * operation). The dispatcher (server.ts) applies the policies before any handler runs.
  */
 import type { HttpRequest, HttpResponse, us_socket_context_t } from 'uWebSockets.js'
 import type { AckMode } from '../config.js'

@@ -8,8 +8,8 @@
  * and up to 1.5 s before any limit applied; scanning first bounds what the parse can build. So
  * it runs on text not yet known to be JSON: it must end, in time linear in the text, whatever
  * the text. It only has to find strings (by jumping between quotes), tell keys from values, and
- * track which object it is in. On text that then fails to parse, its limits still apply; its repeated key
- * means nothing (the caller reports the parse error instead).
+ * track which object it is in. On text that then fails to parse, its limits still apply; its
+ * repeated key means nothing (the caller reports the parse error instead).
  */
 
 /** Keys in one object. Far more than events carry; a map that wide is better sent as an array. */

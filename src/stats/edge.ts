@@ -3,9 +3,9 @@
  * carried where known), by error code. Every refusal is counted in one place, where its answer
  * is sent (the `publish` route's 4xx answers, src/stats/metrics.ts), whatever refused it: the
  * body reader (413, 408), content negotiation (415), decoding (bad gzip), the parser. The
- * parser alone knows how many events a refused body held and adds them (`refusedEvents`). Refusals are persisted (src/db/rejections.ts) by
- * `saveRefusals`, once a second and at shutdown; until then they are `unsaved` and `/stats`
- * adds them to the stored totals. Saving and reading the totals never overlap (`exclusive`), so
+ * parser alone knows how many events a refused body held and adds them (`refusedEvents`).
+ * Refusals are persisted (src/db/rejections.ts) by `saveRefusals`, once a second and at
+ * shutdown; until then they are `unsaved` and `/stats` adds them to the stored totals. Saving and reading the totals never overlap (`exclusive`), so
  * a refusal is counted once, stored or unsaved, never both or neither.
  */
 import type { RefusalCount } from '../db/rejections.js'

@@ -5,8 +5,8 @@
  * reads sees its own events, and pollers with nothing new cost one read a second. Callers that
  * arrive while a read of the same version is in flight share it: concurrent `/stats` calls cost
  * one database read. There is never more than one read at a time: callers that need a newer one
- * while a read runs all wait for it to end and share the next. A failed read is not kept: the next caller tries again, so an outage is
- * reported as it happens and its end is seen at once.
+ * while a read runs all wait for it to end and share the next. A failed read is not kept: the
+ * next caller tries again, so an outage is reported as it happens and its end is seen at once.
  */
 interface Taken<T> {
   value: Promise<T>
