@@ -69,6 +69,15 @@ t.test('/topics pages through every topic with its counters', async (t) => {
   )
 })
 
+t.test(
+  'a /topics cursor no topic could have is refused with 400, not sent to the database',
+  async (t) => {
+    const reply = await get<{ error: string }>(app.url, '/topics?after=%00')
+    t.equal(reply.status, 400)
+    t.equal(reply.body.error, 'invalid_query')
+  },
+)
+
 t.test('/readyz answers 200 while /stats reads are stuck', async (t) => {
   // a lock held elsewhere makes every read of the counters wait
   const release = db.sql.begin(async (tx) => {
