@@ -83,10 +83,14 @@ export async function start(config: Config, log: Logger): Promise<Running> {
     const folded = await rollUpCounters(sql, config.instanceId)
     const edge = new EdgeCounters(log)
     // read at scrape time, when `shards` exists; only batch latencies are pushed as they happen
+    const ready = () => readiness(probe, shards, config.DB_TIMEOUT_MS)
     const metrics = new Metrics({
       shards: () => shards.stats(),
       inFlight: () => shards.inFlight,
       edge,
+      version: VERSION,
+      queueFill: () => shards.fill,
+      databaseUp: () => ready().then(({ checks }) => checks.database),
     })
     const shards = new Shards({
       onBatch: (report) => metrics.batch(report),
@@ -146,7 +150,7 @@ export async function start(config: Config, log: Logger): Promise<Running> {
         stats,
         workers: () => shards.stats(),
         topics: (query) => readTopics(serving, query),
-        ready: () => readiness(probe, shards, config.DB_TIMEOUT_MS),
+        ready,
       },
       {
         host: config.HOST,
@@ -164,15 +168,25 @@ export async function start(config: Config, log: Logger): Promise<Running> {
       },
     )
     const port = await server.listen()
+    const base = httpBase(config.HOST, port)
+    const counts = `${loaded.unique_processed} events, ${loaded.duplicate_dropped} duplicates`
+    const storage =
+      embedded === null
+        ? `database ${describeTarget(target)}: ${counts}`
+        : embedded.created
+          ? `data folder ${config.dataDir}: new database`
+          : `data folder ${config.dataDir}: existing database reused, ${counts}`
     log.info(
       {
         uws: uws.implementation,
         host: config.HOST,
         port,
+        urls: { dashboard: `${base}/`, docs: `${base}/docs`, metrics: `${base}/metrics` },
         shards: config.SHARDS,
         ack: config.ACK_MODE,
         auth: config.AUTH_TOKENS === undefined ? 'off' : config.AUTH_READ ? 'all' : 'publish',
         database: describeTarget(target, embedded !== null),
+        ...(embedded === null ? {} : { data_dir: config.dataDir, database_reused: !embedded.created }),
         migrations_applied: applied,
         state: {
           stored_events: loaded.unique_processed,
@@ -181,7 +195,7 @@ export async function start(config: Config, log: Logger): Promise<Running> {
           counter_rows_folded: folded,
         },
       },
-      `listening on ${config.HOST}:${port} (uWebSockets.js ${uws.implementation}, ${config.SHARDS} shards); state loaded from the store: ${loaded.unique_processed} events, ${loaded.duplicate_dropped} duplicates`,
+      `listening on ${base} (uWebSockets.js ${uws.implementation}, ${config.SHARDS} shards); dashboard ${base}/, API docs ${base}/docs; ${storage}`,
     )
     if (uws.implementation !== 'native') {
       log.warn('uWebSockets.js native binary did not load: running the slow JS fallback')
@@ -214,4 +228,10 @@ async function readiness(sql: Sql, shards: Shards, timeoutMs: number) {
   ]).catch(() => false)
   const workers = shards.workersUp
   return { ready: database && workers, checks: { database, workers } }
+}
+
+/** Where a browser on this machine reaches the server: a wildcard address is `localhost`. */
+function httpBase(host: string, port: number): string {
+  const name = host === '0.0.0.0' || host === '::' ? 'localhost' : host
+  return `http://${name.includes(':') ? `[${name}]` : name}:${port}`
 }

@@ -8,6 +8,7 @@ import * as v from 'valibot'
 import { STORE_NAMES } from './db/store.js'
 import { AggregatorError } from './errors.js'
 import { serializedOrigin } from './http/origin.js'
+import { LOG_FORMATS } from './log.js'
 
 const whole = (min: number, max: number) =>
   v.pipe(
@@ -21,8 +22,11 @@ const whole = (min: number, max: number) =>
 const int = (min: number, max: number, fallback: number) =>
   v.optional(whole(min, max), String(fallback))
 
+const oneOf = <const T extends readonly [string, ...string[]]>(options: T) =>
+  v.picklist(options, `must be one of ${options.join(', ')}`)
+
 const choice = <const T extends readonly [string, ...string[]]>(options: T, fallback: T[number]) =>
-  v.optional(v.picklist(options, `must be one of ${options.join(', ')}`), fallback)
+  v.optional(oneOf(options), fallback)
 
 const text = (fallback: string) =>
   v.optional(v.pipe(v.string(), v.minLength(1, 'must not be empty')), fallback)
@@ -53,6 +57,8 @@ export const ConfigSchema = v.object({
   ACK_MODE: choice(['durable', 'async'], 'durable'),
   ACK_TIMEOUT_MS: int(100, 600_000, 30_000),
   LOG_LEVEL: choice(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'info'),
+  /** Unset: pretty on a terminal, JSON otherwise (`logFormat`). */
+  LOG_FORMAT: v.optional(oneOf(LOG_FORMATS)),
   DB_TIMEOUT_MS: int(100, 600_000, 10_000),
   DB_RETRY_MS: int(0, 600_000, 10_000),
   DB_WAIT_MS: int(0, 3_600_000, 30_000),
@@ -173,6 +179,12 @@ export const CONFIG_DOCS: { readonly [K in keyof typeof ConfigSchema.entries]: C
   LOG_LEVEL: {
     unit: '—',
     meaning: '`info` logs each batch; `debug` logs each event; `silent` nothing.',
+  },
+  LOG_FORMAT: {
+    unit: '—',
+    default: '`pretty` on a terminal, else `json`',
+    meaning:
+      '`json`: one JSON object a line, for log collectors. `pretty`: one readable line each (pino-pretty), for a person. Both with ISO 8601 times (UTC).',
   },
   DB_TIMEOUT_MS: {
     unit: 'ms',

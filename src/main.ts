@@ -6,7 +6,7 @@
 import { start, type Running } from './app.js'
 import { ConfigError, loadConfig, type Config } from './config.js'
 import { AggregatorError } from './errors.js'
-import { createLogger } from './log.js'
+import { createLogger, logFormat } from './log.js'
 
 async function main(): Promise<void> {
   let config: Config
@@ -17,7 +17,7 @@ async function main(): Promise<void> {
     process.stderr.write(`pubsub-aggregator: ${error.message}\n`)
     process.exit(2)
   }
-  const log = createLogger(config.LOG_LEVEL)
+  const log = createLogger(config.LOG_LEVEL, logFormat(config.LOG_FORMAT, process.stdout))
   let running: Running
   try {
     running = await start(config, log)

@@ -52,7 +52,7 @@ t.test('the OpenAPI document lists every route the server answers', async (t) =>
     openapi: string
     paths: Record<string, Record<string, unknown>>
     components: {
-      schemas: { Event: { examples?: unknown[]; properties: Record<string, unknown> } }
+      schemas: { Event: { properties: Record<string, unknown> } }
     }
   }
   t.match(doc.openapi, /^3\./)
@@ -82,15 +82,37 @@ t.test('the OpenAPI document lists every route the server answers', async (t) =>
 
 t.test('the documented examples are events the edge accepts', async (t) => {
   const doc = (await (await fetch(`${url}/openapi.json`)).json()) as {
-    components: { schemas: { Event: { examples?: unknown[] } } }
+    paths: Record<string, { post?: { requestBody: { content: Record<string, Example> } } }>
+    components: { schemas: { Event: Example & { examples?: unknown } } }
   }
-  const examples = doc.components.schemas.Event.examples ?? []
-  t.ok(examples.length > 0, 'there are examples')
-  for (const example of examples) {
-    t.ok(v.safeParse(EventSchema, example).success, 'the example validates')
-    t.equal((await post(url, '/publish', example)).status, 200, 'and is accepted by the server')
+  const event = doc.components.schemas.Event
+  t.equal(event.examples, undefined, 'no `examples`: OpenAPI 3.0 does not know it')
+  t.ok(v.safeParse(EventSchema, event.example).success, 'the event example validates')
+  t.equal((await post(url, '/publish', event.example)).status, 200, 'and is accepted')
+  // what Swagger UI's "Try it out" sends: each body format's own example
+  for (const path of ['/publish', '/publish/batch']) {
+    const bodies = Object.entries(doc.paths[path]?.post?.requestBody.content ?? {})
+    t.same(
+      bodies.map(([type]) => type),
+      ['application/json', 'application/x-ndjson'],
+    )
+    for (const [type, { example }] of bodies) {
+      const body = typeof example === 'string' ? example : JSON.stringify(example)
+      t.notMatch(body, /"string"/, `${path} ${type}: a real event, not a placeholder`)
+      const res = await fetch(url + path, {
+        method: 'POST',
+        headers: { 'content-type': type },
+        body,
+      })
+      t.equal(res.status, 200, `${path} ${type}: the example is accepted`)
+      t.match(await res.json(), { accepted: 1 })
+    }
   }
 })
+
+interface Example {
+  example?: unknown
+}
 
 t.test('/docs serves Swagger UI from the installed package, no CDN', async (t) => {
   const page = await fetch(`${url}/docs`)

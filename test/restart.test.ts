@@ -13,15 +13,35 @@ t.test('a restart keeps events and counters, and a resend counts only duplicates
   const startLine = first.logs.find((l) => String(l.msg).startsWith('listening'))
   t.match(startLine, { uws: 'native', shards: Number, database: /^embedded/ })
   t.match(startLine, { state: { stored_events: 0 } })
+  const urls = { dashboard: `${first.url}/`, docs: `${first.url}/docs` }
+  t.match(startLine, { urls, data_dir: dataDir, database_reused: false })
+  t.match(
+    startLine?.msg,
+    `listening on ${first.url} (uWebSockets.js native, `,
+    'the start-up line names where to point a browser',
+  )
+  t.match(startLine?.msg, `dashboard ${urls.dashboard}, API docs ${urls.docs}`)
+  t.match(startLine?.msg, `data folder ${dataDir}: new database`)
   const reply = await post(first.url, '/publish', [...events, ...events.slice(0, 30)])
   t.same(reply.body, { status: 'accepted', accepted: 330, unique: 300, duplicates: 30 })
   t.equal(await first.stop('SIGTERM'), 0, 'SIGTERM exits 0')
 
   const second = await startProcess(t, env)
+  const restarted = second.logs.find((l) => String(l.msg).startsWith('listening'))
   t.match(
-    second.logs.find((l) => String(l.msg).startsWith('listening')),
-    { state: { stored_events: 300, duplicate_dropped: 30 } },
+    restarted,
+    { state: { stored_events: 300, duplicate_dropped: 30 }, database_reused: true },
     'start-up reports the state loaded from the store',
+  )
+  t.match(restarted?.msg, `data folder ${dataDir}: existing database reused, 300 events, 30 duplicates`)
+  t.same(
+    second.logs.filter((l) => Number(l.level) >= 40).map((l) => l.msg),
+    [],
+    'reusing a database is a success: no warning, no error',
+  )
+  t.match(
+    second.logs.find((l) => String(l.msg).startsWith('embedded PostgreSQL')),
+    { level: 30, created: false, msg: /reusing the database in / },
   )
   const kept = await stats(second.url)
   t.equal(kept.unique_processed, 300)

@@ -22,6 +22,8 @@ import type { DbTarget } from './target.js'
 
 export interface Embedded {
   target: Extract<DbTarget, { kind: 'socket' }>
+  /** True when this start initialised the database; false when an existing one was reused. */
+  created: boolean
   stop(): Promise<void>
 }
 
@@ -84,8 +86,15 @@ export async function startEmbedded(dataDir: string, log: Logger): Promise<Embed
     await release()
     throw unusable(dataDir, error)
   }
-  log.info({ dir, initialised: fresh }, 'embedded PostgreSQL started')
+  // a reused database is the normal case: said as such, not as something that did not happen
+  log.info(
+    { dir, created: fresh },
+    fresh
+      ? `embedded PostgreSQL started: created a new database in ${dir}`
+      : `embedded PostgreSQL started: reusing the database in ${dir}`,
+  )
   return {
+    created: fresh,
     target: {
       kind: 'socket',
       dir,

@@ -4,7 +4,7 @@
  * edge validates with, error answers from the error catalogue (src/errors.ts).
  */
 import { toJsonSchema, type JsonSchema } from '@valibot/to-json-schema'
-import type * as v from 'valibot'
+import * as v from 'valibot'
 import { ERROR_CODES, errorSpec, type ErrorCode } from '../errors.js'
 import { DocumentedEventSchema } from '../ingest/event.js'
 import { policyCodes } from './policies.js'
@@ -23,6 +23,18 @@ const convert = (schema: v.GenericSchema): JsonSchema =>
   })
 
 export const EVENT_REF = { $ref: '#/components/schemas/Event' }
+
+/** The event schema's documented example: what Swagger UI's "Try it out" sends. */
+export const EVENT_EXAMPLE: unknown = v.getExamples(DocumentedEventSchema)[0]
+
+/**
+ * The event in OpenAPI 3.0's words: a schema's example is `example` there (`examples` is 3.1's,
+ * and Swagger UI reading a 3.0 document ignores it, filling "Try it out" with `"string"`).
+ */
+function eventSchema(): Json {
+  const { examples: _examples, ...schema } = convert(DocumentedEventSchema)
+  return { ...schema, example: EVENT_EXAMPLE }
+}
 
 /** Query parameters, one per entry of a valibot object schema. */
 export function parameters(
@@ -115,6 +127,6 @@ export function openApiDocument(routes: readonly Route[], version: string): Json
         'Ingests events at least once, stores each (topic, event_id) exactly once in PostgreSQL.',
     },
     paths,
-    components: { schemas: { Event: convert(DocumentedEventSchema) } },
+    components: { schemas: { Event: eventSchema() } },
   }
 }

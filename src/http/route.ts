@@ -48,6 +48,8 @@ export interface HandlerOptions extends BodyLimits {
   ackMode: AckMode
   metrics: HttpMetrics
   log: Logger
+  /** The service's version, for the API document and `/healthz`. */
+  version: string
 }
 
 /** What a handler is given besides its request. */

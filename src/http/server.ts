@@ -52,8 +52,6 @@ declare module 'uWebSockets.js' {
 export interface ServerOptions extends HandlerOptions, PolicyOptions {
   host: string
   port: number
-  /** The service's version, for the API document. */
-  version: string
 }
 
 export class HttpServer implements RouteContext {
@@ -159,24 +157,32 @@ export class HttpServer implements RouteContext {
     })
   }
 
-  /** A path or method the table does not route: 426 for a plain GET of a WebSocket, else 405 or 404. */
+  /**
+   * A path or method the table does not route: 426 for a plain GET of a WebSocket, else 405 or
+   * 404, each counted under a label of its own (a 405 names a real path: a client's bug, not a
+   * scanner's probe).
+   */
   private offTable(res: HttpResponse, req: HttpRequest): void {
     const url = req.getUrl()
     const method = req.getMethod().toUpperCase()
-    const ex = this.exchange(res, 'not_found')
-    if (ROUTES.some((r) => isSocket(r) && r.path === url && r.method === method)) {
-      ex.fail('upgrade_required', `${method} ${url} is a WebSocket: send \`Upgrade: websocket\``, {
-        headers: { Upgrade: 'websocket' },
-      })
+    const socket = ROUTES.find((r) => isSocket(r) && r.path === url && r.method === method)
+    if (socket !== undefined) {
+      this.exchange(res, socket.label).fail(
+        'upgrade_required',
+        `${method} ${url} is a WebSocket: send \`Upgrade: websocket\``,
+        { headers: { Upgrade: 'websocket' } },
+      )
       return
     }
     const allowed = ALLOWED.get(url)
     if (allowed === undefined) {
-      ex.fail('not_found', `no route for ${method} ${url}`)
+      this.exchange(res, 'not_found').fail('not_found', `no route for ${method} ${url}`)
       return
     }
-    ex.fail('method_not_allowed', `${method} ${url} is not supported; use ${allowed}`, {
-      headers: { Allow: allowed },
-    })
+    this.exchange(res, 'method_not_allowed').fail(
+      'method_not_allowed',
+      `${method} ${url} is not supported; use ${allowed}`,
+      { headers: { Allow: allowed } },
+    )
   }
 }

@@ -20,6 +20,8 @@ export interface Format {
   split(text: string): Items | Rejection
   /** The OpenAPI schema of a body in this format, given a reference to the event schema. */
   schema(event: object): object
+  /** A body in this format holding one event, for the API document. */
+  example(event: unknown): unknown
 }
 
 const json: Format = {
@@ -51,6 +53,7 @@ const json: Format = {
       },
     ],
   }),
+  example: (event) => event,
 }
 
 /** Blank lines are skipped; each event keeps its line number for the answer's issues. */
@@ -74,6 +77,7 @@ const ndjson: Format = {
     return { items, lines }
   },
   schema: () => ({ type: 'string', description: 'One event per line; blank lines are skipped' }),
+  example: (event) => `${JSON.stringify(event)}\n`,
 }
 
 /** In order of preference; the first is assumed when a request names no type. */

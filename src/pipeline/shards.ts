@@ -59,11 +59,15 @@ export class Shards {
     return this.sum((shard) => shard.heldBytes)
   }
 
+  /** The share of the queue limits in use, by events or by bytes, whichever is larger. */
+  get fill(): number {
+    const { queueMaxEvents, queueMaxBytes } = this.options
+    return Math.max(this.queued / queueMaxEvents, this.heldBytes / queueMaxBytes)
+  }
+
   /** No request can be admitted now: worth refusing before its body is even read. */
   get full(): boolean {
-    return (
-      this.queued >= this.options.queueMaxEvents || this.heldBytes >= this.options.queueMaxBytes
-    )
+    return this.fill >= 1
   }
 
   private sum(count: (shard: Shard) => number): number {

@@ -13,6 +13,12 @@ export interface MetricsSources {
   shards(): ShardStats[]
   inFlight(): number
   edge: EdgeCounters
+  /** The package's version, for `aggregator_build_info`. */
+  version: string
+  /** The share of the queue limits in use, the larger of events and bytes: 1 refuses. */
+  queueFill(): number
+  /** Whether the database answers now; asked at scrape time, bounded by its own timeout. */
+  databaseUp(): Promise<boolean>
 }
 
 export class Metrics {
@@ -93,6 +99,29 @@ export class Metrics {
       registers,
       collect() {
         this.set(sources.inFlight())
+      },
+    })
+    // for alerts and boards outside the process (docs/prometheus, docs/grafana)
+    new client.Gauge({
+      name: 'aggregator_build_info',
+      help: 'Always 1; the running version in its label',
+      labelNames: ['version'],
+      registers,
+    }).set({ version: sources.version }, 1)
+    new client.Gauge({
+      name: 'aggregator_queue_fill_ratio',
+      help: 'Share of QUEUE_MAX_EVENTS or QUEUE_MAX_BYTES in use, the larger; at 1 publishes get 503',
+      registers,
+      collect() {
+        this.set(sources.queueFill())
+      },
+    })
+    new client.Gauge({
+      name: 'aggregator_database_up',
+      help: 'Whether the database answered a ping at scrape time (1) or not (0)',
+      registers,
+      async collect() {
+        this.set((await sources.databaseUp()) ? 1 : 0)
       },
     })
 

@@ -31,7 +31,14 @@ export async function spawnAggregator(
   script = MAIN,
 ): Promise<Aggregator> {
   const child = spawn(process.execPath, [...nodeArgs, script], {
-    env: { ...process.env, HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', ...env },
+    env: {
+      ...process.env,
+      HOST: '127.0.0.1',
+      PORT: '0',
+      LOG_LEVEL: 'info',
+      LOG_FORMAT: 'json',
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   const logs: Record<string, unknown>[] = []
@@ -95,7 +102,7 @@ export async function startProcess(
 /** Runs the aggregator expecting it to exit on its own (e.g. bad configuration). */
 export async function runToExit(env: Record<string, string>) {
   const child = spawn(process.execPath, [MAIN], {
-    env: { ...process.env, ...env },
+    env: { ...process.env, LOG_FORMAT: 'json', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   let output = ''

@@ -3,10 +3,10 @@
  * runs it minus signals and exit codes, on 127.0.0.1 and a free port, configured only by the
  * given keys (never by the developer's environment), its log lines kept in memory.
  */
-import pino from 'pino'
 import type { Test } from 'tap'
 import { start } from '../../src/app.js'
 import { loadConfig } from '../../src/config.js'
+import { createLogger } from '../../src/log.js'
 
 export interface App {
   url: string
@@ -20,10 +20,9 @@ export interface App {
 export async function startApp(t: Test, env: Record<string, string>): Promise<App> {
   const config = loadConfig({ HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', ...env })
   const logs: Record<string, unknown>[] = []
-  const log = pino(
-    { level: config.LOG_LEVEL, base: { pid: process.pid } },
-    { write: (line: string) => logs.push(JSON.parse(line) as Record<string, unknown>) },
-  )
+  const log = createLogger(config.LOG_LEVEL, 'json', {
+    write: (line: string) => logs.push(JSON.parse(line) as Record<string, unknown>),
+  })
   const running = await start(config, log)
   let stopped: Promise<void> | null = null
   const stop = () => (stopped ??= running.stop().then(closeFetchConnections))

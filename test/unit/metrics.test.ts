@@ -42,7 +42,15 @@ async function samples(m: Metrics): Promise<Record<string, number>> {
 
 function metrics(shards: ShardStats[] = [], inFlight = 0) {
   const edge = new EdgeCounters(pino({ level: 'silent' }))
-  return { edge, metrics: new Metrics({ shards: () => shards, inFlight: () => inFlight, edge }) }
+  const metrics = new Metrics({
+    shards: () => shards,
+    inFlight: () => inFlight,
+    edge,
+    version: '1.2.3',
+    queueFill: () => 0.25,
+    databaseUp: async () => false,
+  })
+  return { edge, metrics }
 }
 
 t.test('event counters are read at scrape time from the shards and the edge', async (t) => {
@@ -154,3 +162,12 @@ t.test(
     t.same(edge.unsavedTotal(), { requests: 2, events: 0 })
   },
 )
+
+t.test('the version, the queue fill and the database state are gauges for alerts', async (t) => {
+  const { metrics: m } = metrics()
+  t.match(await samples(m), {
+    'aggregator_build_info{version="1.2.3"}': 1,
+    aggregator_queue_fill_ratio: 0.25,
+    aggregator_database_up: 0,
+  })
+})

@@ -18,7 +18,7 @@ function startShard(t: Test, batchMaxEvents = 100, batchMaxBytes = 1024 ** 2) {
     flushIntervalMs: 0,
     worker: { ...UNUSED_WORKER_CONFIG, shard: 0 },
     workerFile: FIXTURE_WORKER,
-    log: createLogger('silent'),
+    log: createLogger('silent', 'json'),
   })
   t.teardown(() => shard.close())
   return { shard, reports }

@@ -15,7 +15,7 @@ interface Sizes {
   queueMaxBytes?: number
 }
 
-function startShards(t: Test, sizes: Sizes, log: Logger = createLogger('silent')) {
+function startShards(t: Test, sizes: Sizes, log: Logger = createLogger('silent', 'json')) {
   const reports: BatchReport[] = []
   const shards = new Shards({
     onBatch: (report) => reports.push(report),
@@ -78,10 +78,12 @@ t.test('a request is refused when the queues cannot take all its events', async 
   const admitted = shards.admit(events('full', 3))
   t.ok(admitted)
   t.ok(shards.full)
+  t.equal(shards.fill, 1, 'the share of the limit in use: all of it')
   t.equal(shards.admit(events('more', 1)), null, 'the queues are full until the batch leaves')
   t.equal(shards.queued, 3)
   await admitted!.done
   t.notOk(shards.full)
+  t.equal(shards.fill, 0)
   t.equal(shards.inFlight, 0)
   t.ok(shards.admit(events('more', 1)))
 })
@@ -94,6 +96,7 @@ t.test(
     t.ok(big, 'shards that hold nothing admit a request larger than the byte bound')
     t.ok(shards.heldBytes > 200, `its rows are counted (${shards.heldBytes} bytes)`)
     t.ok(shards.full, 'full by bytes, though far from full by count')
+    t.ok(shards.fill > 1, `the fill counts the larger share: bytes (${shards.fill})`)
     t.equal(shards.admit(events('bytes.more', 1)), null, 'refused while the rows are held')
     await big!.done
     t.equal(shards.heldBytes, 0, 'the rows are let go once their batch settled')

@@ -7,9 +7,18 @@ import type { Exchange } from '../respond.js'
 import type { HttpEndpoint, RouteContext } from '../route.js'
 
 export const health: HttpEndpoint = {
-  handle: (ex: Exchange) => ex.json(200, '{"status":"ok"}'),
+  handle: (ex: Exchange, _req: HttpRequest, { options }: RouteContext) =>
+    ex.json(200, JSON.stringify({ status: 'ok', version: options.version })),
   errors: [],
-  openapi: { summary: 'Process alive', responses: { '200': json('ok', { type: 'object' }) } },
+  openapi: {
+    summary: 'Process alive',
+    responses: {
+      '200': json('ok, and the running version', {
+        type: 'object',
+        properties: { status: { type: 'string', enum: ['ok'] }, version: { type: 'string' } },
+      }),
+    },
+  },
 }
 
 /** Load balancers poll this one while the server closes: it says so in its own words. */

@@ -5,7 +5,7 @@ import type { PublishResult } from '../../ingest/ingestor.js'
 import { readBody } from '../body.js'
 import { bodyFormat, decodeBody, isCompressed } from '../encoding.js'
 import { internalError } from '../failures.js'
-import { EVENT_REF, json, parameters } from '../openapi.js'
+import { EVENT_EXAMPLE, EVENT_REF, json, parameters } from '../openapi.js'
 import { PublishQuerySchema, parseQuery } from '../query.js'
 import type { Exchange } from '../respond.js'
 import type { HttpEndpoint, Operation, RouteContext } from '../route.js'
@@ -82,7 +82,7 @@ const operation: Operation = {
     content: Object.fromEntries(
       Object.values(FORMATS).map((format) => [
         format.mediaType,
-        { schema: format.schema(EVENT_REF) },
+        { schema: format.schema(EVENT_REF), example: format.example(EVENT_EXAMPLE) },
       ]),
     ),
   },

@@ -2,6 +2,7 @@
 import type { HttpRequest } from 'uWebSockets.js'
 import type { EventsPage } from '../../read-model.js'
 import type { Logger } from '../../log.js'
+import type { Stats } from '../../stats/stats.js'
 import { databaseUnavailable } from '../failures.js'
 import { EVENT_REF, json, parameters } from '../openapi.js'
 import { EventsQuerySchema, parseQuery, TopicsQuerySchema } from '../query.js'
@@ -87,10 +88,28 @@ function nextPage(
   return { Link: `</events?${next.toString()}>; rel="next"`, 'X-Next-Cursor': String(page.lastSeq) }
 }
 
+/**
+ * Spellings clients of the older systems read (shared/REFERENCE.md), each another field's value
+ * under a second name: derived here, once, for the answer and its documentation.
+ */
+const ALIASES: Record<string, { value: (stats: Stats) => number; description: string }> = {
+  uptime_seconds: { value: (s) => s.uptime, description: 'Alias of `uptime`, for older clients' },
+  uptime_sec: { value: (s) => s.uptime, description: 'Alias of `uptime`, for older clients' },
+  workers: {
+    value: (s) => s.shards.length,
+    description: 'Worker threads (the length of `shards`), for older clients',
+  },
+}
+
+function withAliases(stats: Stats): Stats & Record<string, unknown> {
+  const aliases = Object.entries(ALIASES).map(([name, { value }]) => [name, value(stats)])
+  return { ...stats, ...Object.fromEntries(aliases) }
+}
+
 export const stats: HttpEndpoint = {
   handle(ex: Exchange, _req: HttpRequest, { services, options }: RouteContext): void {
     services.stats().then(
-      (stats) => ex.json(200, JSON.stringify(stats)),
+      (stats) => ex.json(200, JSON.stringify(withAliases(stats))),
       (error: unknown) => databaseUnavailable(ex, options.log, error),
     )
   },
@@ -100,19 +119,27 @@ export const stats: HttpEndpoint = {
     responses: {
       '200': json('received = unique_processed + duplicate_dropped + in_flight', {
         type: 'object',
-        properties: Object.fromEntries(
-          [
-            'received',
-            'unique_processed',
-            'duplicate_dropped',
-            'rejected',
-            'failed',
-            'in_flight',
-            'rejected_events',
-            'topic_count',
-            'uptime',
-          ].map((k) => [k, { type: 'integer' }]),
-        ),
+        properties: {
+          ...Object.fromEntries(
+            [
+              'received',
+              'unique_processed',
+              'duplicate_dropped',
+              'rejected',
+              'failed',
+              'in_flight',
+              'rejected_events',
+              'topic_count',
+              'uptime',
+            ].map((k) => [k, { type: 'integer' }]),
+          ),
+          ...Object.fromEntries(
+            Object.entries(ALIASES).map(([name, { description }]) => [
+              name,
+              { type: 'integer', description },
+            ]),
+          ),
+        },
       }),
     },
   },
