@@ -10,7 +10,6 @@
  *                                        ▼
  *                  worker thread per shard ─▶ PostgreSQL: COPY staging → merge → counters
  */
-import { createRequire } from 'node:module'
 import type { Config } from './config.js'
 import type { Notice } from 'postgres'
 import { connect, type Sql } from './db/connect.js'
@@ -35,9 +34,7 @@ import { EdgeCounters } from './stats/edge.js'
 import { SharedSnapshot } from './stats/shared-snapshot.js'
 import { snapshot } from './stats/stats.js'
 import { loadUws } from './uws.js'
-
-const VERSION = (createRequire(import.meta.url)('../../package.json') as { version: string })
-  .version
+import { VERSION } from './version.js'
 
 /** `/stats`, `/live` and start-up share one snapshot, read at most this often while unchanged. */
 const SNAPSHOT_MAX_AGE_MS = 1000
@@ -186,7 +183,9 @@ export async function start(config: Config, log: Logger): Promise<Running> {
         ack: config.ACK_MODE,
         auth: config.AUTH_TOKENS === undefined ? 'off' : config.AUTH_READ ? 'all' : 'publish',
         database: describeTarget(target, embedded !== null),
-        ...(embedded === null ? {} : { data_dir: config.dataDir, database_reused: !embedded.created }),
+        ...(embedded === null
+          ? {}
+          : { data_dir: config.dataDir, database_reused: !embedded.created }),
         migrations_applied: applied,
         state: {
           stored_events: loaded.unique_processed,

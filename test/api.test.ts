@@ -1,5 +1,6 @@
 /** The older systems' test suite (REFERENCE.md, tests 1–12) and the API's contract around it. */
 import t from 'tap'
+import { VERSION as version } from '../src/version.js'
 import { startApp } from './support/app.js'
 import { event, get, post, stats, waitForStats, type TestEvent } from './support/client.js'
 import { storedEvents, testDatabase } from './support/database.js'
@@ -97,6 +98,34 @@ t.test('uptime rises with time, in whole seconds', async (t) => {
   t.ok(second > first, `${second} > ${first}`)
 })
 
+t.test("/stats answers the older clients' spellings of uptime and workers too", async (t) => {
+  const res = await get<Record<string, unknown>>(url, '/stats')
+  const body = res.body
+  t.equal(body.uptime_seconds, body.uptime, 'uptime_seconds is uptime')
+  t.equal(body.uptime_sec, body.uptime, 'uptime_sec is uptime')
+  t.equal(body.workers, 2, 'workers is the number of shards')
+  t.equal(body.workers, (body.shards as unknown[]).length)
+  const doc = (await get<OpenApi>(url, '/openapi.json')).body
+  const documented = doc.paths['/stats']!.get.responses['200']!.content['application/json']!.schema
+  for (const alias of ['uptime_seconds', 'uptime_sec', 'workers']) {
+    t.match(documented.properties[alias], { type: 'integer', description: /for older clients/ })
+  }
+})
+
+interface OpenApi {
+  paths: Record<
+    string,
+    {
+      get: {
+        responses: Record<
+          string,
+          { content: Record<string, { schema: { properties: Record<string, unknown> } }> }
+        >
+      }
+    }
+  >
+}
+
 t.test('a batch carrying its own duplicates stores each key once', async (t) => {
   const a = event({ topic: 'batch.self' })
   const b = event({ topic: 'batch.self' })
@@ -147,7 +176,10 @@ t.test('unknown routes are 404 and wrong methods 405, both as JSON', async (t) =
 })
 
 t.test('health endpoints answer ok and readiness checks the database and workers', async (t) => {
-  for (const path of ['/health', '/healthz']) t.same((await get(url, path)).body, { status: 'ok' })
+  for (const path of ['/health', '/healthz']) {
+    t.same((await get(url, path)).body, { status: 'ok', version }, `${path} names the version`)
+    t.match(version, /^\d+\.\d+\.\d+/, "package.json's")
+  }
   const ready = await get(url, '/readyz')
   t.equal(ready.status, 200)
   t.same(ready.body, { status: 'ready', checks: { database: true, workers: true } })

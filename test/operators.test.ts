@@ -1,5 +1,6 @@
 /** Prometheus metrics, the OpenAPI document generated from the edge's schemas, and /docs. */
 import t from 'tap'
+import { VERSION as version } from '../src/version.js'
 import * as v from 'valibot'
 import { ROUTES } from '../src/http/routes.js'
 import { EventSchema } from '../src/ingest/event.js'
@@ -43,6 +44,23 @@ t.test('/metrics exposes counters, histograms and gauges that follow the traffic
   t.equal(metric(text, 'aggregator_in_flight_events'), 0)
   t.match(text, /aggregator_process_cpu_seconds_total \d/, 'process metrics')
   t.match(text, /aggregator_nodejs_heap_size_used_bytes \d/)
+})
+
+t.test('/metrics counts a 405 apart from a 404, and carries the version', async (t) => {
+  const before = await (await fetch(`${url}/metrics`)).text()
+  const count = (text: string, labels: string) =>
+    labelled(text, 'aggregator_http_responses_total', labels) || 0
+  for (const path of ['/nowhere', '/publish', '/publish', '/live']) {
+    await (await fetch(url + path)).arrayBuffer()
+  }
+  const after = await (await fetch(`${url}/metrics`)).text()
+  const delta = (labels: string) => count(after, labels) - count(before, labels)
+  t.equal(delta('route="not_found",status="404"'), 1, 'a path no route has')
+  t.equal(delta('route="method_not_allowed",status="405"'), 2, 'a method a known path refuses')
+  t.equal(delta('route="live",status="426"'), 1, 'a WebSocket fetched as a page, under its route')
+  t.equal(labelled(after, 'aggregator_build_info', `version="${version}"`), 1)
+  t.equal(metric(after, 'aggregator_database_up'), 1, 'the database answers')
+  t.equal(metric(after, 'aggregator_queue_fill_ratio'), 0, 'the queues are empty')
 })
 
 t.test('the OpenAPI document lists every route the server answers', async (t) => {
