@@ -21,6 +21,8 @@ const ready = async (base: string) => {
   return res.status
 }
 
+const metricsText = async (base: string) => (await fetch(`${base}/metrics`)).text()
+
 /** Polls until `check` holds; a check that never holds ends in the test's timeout. */
 async function until(check: () => Promise<boolean> | boolean): Promise<void> {
   while (!(await check())) await new Promise((r) => setTimeout(r, 50))
@@ -44,6 +46,7 @@ t.test(
     await outage.stop()
     await until(async () => (await ready(server.url)) === 503)
     t.pass('/readyz answers 503 during the outage')
+    t.match(await metricsText(server.url), /^aggregator_database_up 0$/m, 'and /metrics says so')
     // sent before and during the outage, answered while the database is still down
     await load.answered()
     await load.answered()
@@ -53,6 +56,7 @@ t.test(
 
     await until(async () => (await ready(server.url)) === 200)
     t.pass('/readyz recovers by itself')
+    t.match(await metricsText(server.url), /^aggregator_database_up 1$/m)
     const recoveredAt = load.acked.length
     await until(() => load.acked.length >= recoveredAt + 600)
     await load.stop()
