@@ -33,7 +33,10 @@ t.test('a restart keeps events and counters, and a resend counts only duplicates
     { state: { stored_events: 300, duplicate_dropped: 30 }, database_reused: true },
     'start-up reports the state loaded from the store',
   )
-  t.match(restarted?.msg, `data folder ${dataDir}: existing database reused, 300 events, 30 duplicates`)
+  t.match(
+    restarted?.msg,
+    `data folder ${dataDir}: existing database reused, 300 events, 30 duplicates`,
+  )
   t.same(
     second.logs.filter((l) => Number(l.level) >= 40).map((l) => l.msg),
     [],

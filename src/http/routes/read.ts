@@ -101,9 +101,10 @@ const ALIASES: Record<string, { value: (stats: Stats) => number; description: st
   },
 }
 
-function withAliases(stats: Stats): Stats & Record<string, unknown> {
-  const aliases = Object.entries(ALIASES).map(([name, { value }]) => [name, value(stats)])
-  return { ...stats, ...Object.fromEntries(aliases) }
+function withAliases(stats: Stats): Stats & Record<string, number> {
+  const aliases: Record<string, number> = {}
+  for (const [name, { value }] of Object.entries(ALIASES)) aliases[name] = value(stats)
+  return { ...stats, ...aliases }
 }
 
 export const stats: HttpEndpoint = {
