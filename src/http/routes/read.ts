@@ -101,7 +101,7 @@ const ALIASES: Record<string, { value: (stats: Stats) => number; description: st
   },
 }
 
-function withAliases(stats: Stats): Stats & Record<string, number> {
+function withAliases(stats: Stats): Record<string, unknown> {
   const aliases: Record<string, number> = {}
   for (const [name, { value }] of Object.entries(ALIASES)) aliases[name] = value(stats)
   return { ...stats, ...aliases }
