@@ -166,7 +166,7 @@ export async function start(config: Config, log: Logger): Promise<Running> {
     const port = await server.listen()
     log.info(
       {
-        uws: uws.implementation,
+        uws: uws.source,
         host: config.HOST,
         port,
         shards: config.SHARDS,
@@ -181,11 +181,8 @@ export async function start(config: Config, log: Logger): Promise<Running> {
           counter_rows_folded: folded,
         },
       },
-      `listening on ${config.HOST}:${port} (uWebSockets.js ${uws.implementation}, ${config.SHARDS} shards); state loaded from the store: ${loaded.unique_processed} events, ${loaded.duplicate_dropped} duplicates`,
+      `listening on ${config.HOST}:${port} (uWebSockets.js ${uws.source}, ${config.SHARDS} shards); state loaded from the store: ${loaded.unique_processed} events, ${loaded.duplicate_dropped} duplicates`,
     )
-    if (uws.implementation !== 'native') {
-      log.warn('uWebSockets.js native binary did not load: running the slow JS fallback')
-    }
     return {
       port,
       async stop() {
