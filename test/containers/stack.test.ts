@@ -12,10 +12,7 @@ import { composeProject, docker, freePort, inspect } from './support.js'
 
 const hostPort = await freePort()
 const url = `http://127.0.0.1:${hostPort}`
-const stack = composeProject(t, 'agg-stack', {
-  env: { HOST_PORT: String(hostPort) },
-  profiles: ['demo'],
-})
+const stack = composeProject(t, 'agg-stack', { env: { HOST_PORT: String(hostPort) } })
 const config = await stack.config()
 const image = config.services.aggregator?.image ?? ''
 
@@ -36,40 +33,43 @@ async function psql(query: string): Promise<string> {
   return stdout.trim()
 }
 
-t.test('the image builds through the API, with its HEALTHCHECK and user', async (t) => {
-  const started = Date.now()
-  await stack.compose(['build', 'aggregator'], { timeoutMs: 900_000 })
-  const bytes = Number(await inspect('image', image, '{{.Size}}'))
-  t.comment(
-    `image ${image}: ${(bytes / 1e6).toFixed(1)} MB (built in ${Math.round((Date.now() - started) / 1000)} s)`,
-  )
-  t.equal(await inspect('image', image, '{{.Config.User}}'), 'node')
-  t.match(await inspect('image', image, '{{json .Config.Healthcheck.Test}}'), /\/readyz/)
-  const binaries = await docker([
-    'run',
-    '--rm',
-    '--entrypoint',
-    'find',
-    image,
-    'node_modules',
-    '-name',
-    '*.node',
-  ])
-  t.same(
-    binaries.stdout.trim().split('\n'),
-    ['node_modules/uWebSockets.js/uws_linux_x64_137.node'],
-    'one uWebSockets.js binary: the one Node 24 loads',
-  )
-})
+t.test(
+  'the image builds through the API, as the node user, one uWebSockets.js binary',
+  async (t) => {
+    const started = Date.now()
+    await stack.compose(['build', 'aggregator'], { timeoutMs: 900_000 })
+    const bytes = Number(await inspect('image', image, '{{.Size}}'))
+    t.comment(
+      `image ${image}: ${(bytes / 1e6).toFixed(1)} MB (built in ${Math.round((Date.now() - started) / 1000)} s)`,
+    )
+    t.equal(await inspect('image', image, '{{.Config.User}}'), 'node')
+    const binaries = await docker([
+      'run',
+      '--rm',
+      '--entrypoint',
+      'find',
+      image,
+      'node_modules',
+      '-name',
+      '*.node',
+    ])
+    t.same(
+      binaries.stdout.trim().split('\n'),
+      ['node_modules/uWebSockets.js/uws_linux_x64_137.node'],
+      'one uWebSockets.js binary: the one Node 24 loads',
+    )
+  },
+)
 
 t.test("the stack comes up healthy through the image's own HEALTHCHECK", async (t) => {
   await stack.compose(['up', '-d'], { timeoutMs: 600_000 })
   await stack.healthy('aggregator')
   const aggregator = await stack.container('aggregator')
-  t.equal(
-    await inspect('container', aggregator, '{{json .Config.Healthcheck.Test}}'),
-    await inspect('image', image, '{{json .Config.Healthcheck.Test}}'),
-    "the image's check, not one from the compose file",
+  // podman's Docker API leaves Healthcheck out of an image's inspect, not a container's
+  t.match(
+    JSON.parse(await inspect('container', aggregator, '{{json .Config.Healthcheck.Test}}')),
+    ['CMD', 'node', '-e', /\/readyz/],
+    "the image's check: the compose file sets none for the aggregator",
   )
   const log = JSON.parse(await inspect('container', aggregator, '{{json .State.Health.Log}}')) as {
     ExitCode: number
@@ -99,18 +99,16 @@ t.test('publish and stats answer through the published port', async (t) => {
 
 t.test('storage publishes no port, and its network is internal', async (t) => {
   const storage = await stack.container('storage')
-  t.equal(
-    await inspect('container', storage, '{{json .HostConfig.PortBindings}}'),
-    '{}',
-    'no port binding',
-  )
-  const ports = JSON.parse(
-    await inspect('container', storage, '{{json .NetworkSettings.Ports}}'),
-  ) as Record<string, unknown[] | null>
-  t.ok(
-    Object.values(ports).every((bindings) => bindings === null || bindings.length === 0),
-    `nothing published: ${JSON.stringify(ports)}`,
-  )
+  for (const field of ['.HostConfig.PortBindings', '.NetworkSettings.Ports']) {
+    const ports = JSON.parse(await inspect('container', storage, `{{json ${field}}}`)) as Record<
+      string,
+      unknown[] | null
+    >
+    t.ok(
+      Object.values(ports).every((bindings) => bindings === null || bindings.length === 0),
+      `no host port in ${field}: ${JSON.stringify(ports)}`,
+    )
+  }
   const networks = Object.keys(
     JSON.parse(await inspect('container', storage, '{{json .NetworkSettings.Networks}}')) as object,
   )
@@ -134,10 +132,13 @@ t.test("the demo publisher's counts are exact", async (t) => {
   const before = await stats(url)
   const name = `${stack.name}-demo`
   // not --rm: podman's API loses the exit code of a removed container
-  await stack.compose(['run', '--name', name, 'publisher', '--seed', '7', '--json'], {
-    check: false,
-    timeoutMs: 600_000,
-  })
+  await stack.compose(
+    ['--profile', 'demo', 'run', '--name', name, 'publisher', '--seed', '7', '--json'],
+    {
+      check: false,
+      timeoutMs: 600_000,
+    },
+  )
   const exitCode = await inspect('container', name, '{{.State.ExitCode}}')
   const { stdout } = await docker(['logs', name])
   await docker(['rm', name])
