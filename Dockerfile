@@ -1,5 +1,5 @@
-# pubsub-aggregator: two stages on the same Node 20 base (Debian bookworm, glibc: the
-# uWebSockets.js binaries in npm are built for glibc, so no alpine).
+# pubsub-aggregator: two stages on the same Node 24 base (Debian 13 trixie: the uWebSockets.js
+# binaries in npm are built for glibc, ≥ 2.38 for Node 24, so neither alpine nor bookworm).
 #
 #   build    dev dependencies, `npm run build` into dist/ (tsc, then the dashboard page bundled);
 #            also what the compose `test` service runs `npm test` in
@@ -8,7 +8,7 @@
 # The image needs DATABASE_URL: the runtime stage installs no PostgreSQL binaries (the embedded
 # server of `npm start` is for development, see docs/operations.md).
 
-FROM node:20-bookworm-slim AS build
+FROM node:24-trixie-slim AS build
 WORKDIR /app
 # Dependencies first, so a source change does not reinstall them. --ignore-scripts: the project's
 # own `prepare` (the build) would run before the sources are copied; `npm rebuild` then runs the
@@ -18,19 +18,21 @@ RUN npm ci --ignore-scripts --no-audit --no-fund && npm rebuild
 COPY . .
 RUN npm run build
 
-FROM node:20-bookworm-slim AS runtime
+FROM node:24-trixie-slim AS runtime
 ENV NODE_ENV=production PORT=8080 HOST=0.0.0.0
 WORKDIR /app
 COPY package.json package-lock.json ./
 # Production dependencies only; no install scripts (none is needed at run time). Optional ones are
 # left out: the embedded server's binaries, piscina's thread-priority addon and ws' accelerators.
-# uWebSockets.js ships a binary per platform and Node ABI; only the one this node loads is kept.
+# uWebSockets.js: two packages (src/uws.ts) with a binary per platform and Node ABI each, ~110 MB;
+# only the one this image's node loads is kept (the fork has none for Node 24), in the same layer,
+# and loading it here fails the build on a base image whose glibc is too old for it.
 RUN npm ci --omit=dev --omit=optional --ignore-scripts --no-audit --no-fund \
  && npm cache clean --force \
- && node -e "const fs = require('node:fs'); \
-      const dir = 'node_modules/uWebSockets.js/binaries/'; \
-      const keep = 'uws_' + process.platform + '_' + process.arch + '_' + process.versions.modules + '.node'; \
-      if (fs.existsSync(dir + keep)) for (const f of fs.readdirSync(dir)) if (f !== keep) fs.rmSync(dir + f)"
+ && keep=$(node -p "'uws_' + process.platform + '_' + process.arch + '_' + process.versions.modules + '.node'") \
+ && find node_modules/uWebSockets.js node_modules/uws-js-unofficial -name '*.node' \
+      ! -path "node_modules/uWebSockets.js/$keep" -delete \
+ && node -e "require('uWebSockets.js')"
 # The app (dist/src) and its worker threads (dist/workers); not the compiled tests or bench.
 COPY --from=build /app/dist/src ./dist/src
 COPY --from=build /app/dist/workers ./dist/workers

@@ -175,7 +175,7 @@ export async function start(config: Config, log: Logger): Promise<Running> {
           : `data folder ${config.dataDir}: existing database reused, ${counts}`
     log.info(
       {
-        uws: uws.implementation,
+        uws: uws.source,
         host: config.HOST,
         port,
         urls: { dashboard: `${base}/`, docs: `${base}/docs`, metrics: `${base}/metrics` },
@@ -194,11 +194,8 @@ export async function start(config: Config, log: Logger): Promise<Running> {
           counter_rows_folded: folded,
         },
       },
-      `listening on ${base} (uWebSockets.js ${uws.implementation}, ${config.SHARDS} shards); dashboard ${base}/, API docs ${base}/docs; ${storage}`,
+      `listening on ${base} (uWebSockets.js ${uws.source}, ${config.SHARDS} shards); dashboard ${base}/, API docs ${base}/docs; ${storage}`,
     )
-    if (uws.implementation !== 'native') {
-      log.warn('uWebSockets.js native binary did not load: running the slow JS fallback')
-    }
     return {
       port,
       async stop() {

@@ -40,6 +40,8 @@ export const INTERNAL_ERRORS = {
   ERR_AGG_DB_REFUSED:
     'The database answered start-up with an error that waiting does not cure (password, no such database).',
   ERR_AGG_UNKNOWN_STORE: 'STORE names no store implementation.',
+  ERR_AGG_UWS_UNAVAILABLE:
+    'No installed uWebSockets.js binary loads on this Node version and C library (the message names why each did not); the process does not start.',
   ERR_AGG_DASHBOARD_NOT_BUILT: 'The dashboard bundle is missing from dist/: run `npm run build`.',
   ERR_AGG_ATTEMPT_TIMEOUT:
     'One flush attempt exceeded DB_TIMEOUT_MS; its statement is cancelled in the database, then it is retried.',

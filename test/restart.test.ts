@@ -11,7 +11,11 @@ const events = Array.from({ length: 300 }, (_, i) => event({ topic: `restart.${i
 t.test('a restart keeps events and counters, and a resend counts only duplicates', async (t) => {
   const first = await startProcess(t, env)
   const startLine = first.logs.find((l) => String(l.msg).startsWith('listening'))
-  t.match(startLine, { uws: 'native', shards: Number, database: /^embedded/ })
+  t.match(startLine, {
+    uws: /^@[\w-]+\/[\w.-]+@[\w.-]+ \(\S*uws_\w+\.node\)$/,
+    shards: Number,
+    database: /^embedded/,
+  })
   t.match(startLine, { state: { stored_events: 0 } })
   const urls = { dashboard: `${first.url}/`, docs: `${first.url}/docs` }
   t.match(startLine, { urls, data_dir: dataDir, database_reused: false })

@@ -4,8 +4,8 @@
  * yet is waited for.
  */
 import { execFile } from 'node:child_process'
-import { createRequire } from 'node:module'
 import net from 'node:net'
+import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import t from 'tap'
 import { runToExit, spawnAggregator, startProcess } from './support/aggregator.js'
@@ -13,6 +13,8 @@ import { testDatabase } from './support/database.js'
 import { freePort } from './support/postgres.js'
 
 const execFileAsync = promisify(execFile)
+const UWS = fileURLToPath(new URL('../src/uws.js', import.meta.url))
+const NO_NATIVE_ADDONS = fileURLToPath(new URL('fixtures/no-native-addons.js', import.meta.url))
 
 /** The lines a child wrote that are not JSON log lines: what a person reads. */
 const plainLines = (output: string) =>
@@ -42,14 +44,32 @@ t.test('the port is held exclusively: a listener asking to share it is refused',
   const server = await startProcess(t, { DATABASE_URL: db.url, PORT: String(await freePort()) })
   // uWebSockets.js listens with SO_REUSEPORT unless told otherwise: such a listener in another
   // process would get half the connections if the aggregator's socket allowed sharing
-  const uws = createRequire(import.meta.url).resolve('uWebSockets.js')
   const { stdout } = await execFileAsync(process.execPath, [
+    '--input-type=module',
     '-e',
-    `require(${JSON.stringify(uws)}).App().listen('127.0.0.1', ${server.port}, (s) => {
+    `const { loadUws } = await import(${JSON.stringify(UWS)})
+    loadUws().module.App().listen('127.0.0.1', ${server.port}, (s) => {
       console.log(s === false ? 'refused' : 'listening'); process.exit(0) })`,
   ])
   t.equal(stdout.trim(), 'refused')
 })
+
+t.test(
+  'where no uWebSockets.js binary loads, start-up exits 1 in one line naming each build',
+  async (t) => {
+    // before the port or a database: nothing else is needed to be refused
+    const { code, output } = await runToExit({ PORT: '0' }, ['--import', NO_NATIVE_ADDONS])
+    t.equal(code, 1)
+    const lines = plainLines(output)
+    t.equal(lines.length, 1, output)
+    t.match(
+      lines[0],
+      /^pubsub-aggregator: no uWebSockets\.js binary loads on Node v[\d.]+ \(ABI \d+\) on linux-x64, glibc [\d.]+: @btc-vision\/uwebsockets\.js@20\.57\.0: native addons are disabled [^;]*; @trufflesuite\/uws-js-unofficial@[^:]+: native addons are disabled [^.]*\. Run Node 20, 22 or 24 /,
+    )
+    t.match(output, /"code":"ERR_AGG_UWS_UNAVAILABLE"/, 'the cause is logged with its code')
+    t.notMatch(output, /Falling back|fallback/i, "the fork's JS fallback is never loaded")
+  },
+)
 
 t.test('a DATA_DIR that cannot be created exits 1 naming DATA_DIR and the reason', async (t) => {
   // a folder under a regular file: mkdir fails whoever runs it, root included

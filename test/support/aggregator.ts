@@ -100,8 +100,8 @@ export async function startProcess(
 }
 
 /** Runs the aggregator expecting it to exit on its own (e.g. bad configuration). */
-export async function runToExit(env: Record<string, string>) {
-  const child = spawn(process.execPath, [MAIN], {
+export async function runToExit(env: Record<string, string>, nodeArgs: string[] = []) {
+  const child = spawn(process.execPath, [...nodeArgs, MAIN], {
     env: { ...process.env, LOG_FORMAT: 'json', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
