@@ -31,9 +31,11 @@ RUN npm ci --omit=dev --omit=optional --ignore-scripts --no-audit --no-fund \
       const dir = 'node_modules/uWebSockets.js/binaries/'; \
       const keep = 'uws_' + process.platform + '_' + process.arch + '_' + process.versions.modules + '.node'; \
       if (fs.existsSync(dir + keep)) for (const f of fs.readdirSync(dir)) if (f !== keep) fs.rmSync(dir + f)"
-# The app (dist/src) and its worker threads (dist/workers); not the compiled tests or bench.
+# The app (dist/src), its worker threads (dist/workers) and the client the publisher and consumer
+# use (dist/client); not the compiled tests or bench.
 COPY --from=build /app/dist/src ./dist/src
 COPY --from=build /app/dist/workers ./dist/workers
+COPY --from=build /app/dist/client ./dist/client
 # Files stay owned by root: the app cannot change its own code. It writes nothing to disk.
 USER node
 EXPOSE 8080

@@ -44,6 +44,7 @@ export function parseRetryAfter(value: string | null, now: number): number | und
   if (value === null || value.trim() === '') return undefined
   const text = value.trim()
   if (/^\d+$/.test(text)) return Number(text) * 1000
-  const at = Date.parse(text)
+  // an HTTP date names its day; Date.parse alone would read "-1" as the year -1
+  const at = /^[a-z]{3}, /i.test(text) ? Date.parse(text) : NaN
   return Number.isNaN(at) ? undefined : Math.max(0, at - now)
 }
