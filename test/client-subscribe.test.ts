@@ -11,6 +11,7 @@ import {
   type Interruption,
   type StoredEvent,
 } from '../client/index.js'
+import { nothingListening } from './support/client.js'
 import { startFakeFeed, storedEvent, type FakeFeed } from './support/fake-feed.js'
 
 const EVENTS = Array.from({ length: 12 }, (_, n) => storedEvent(n))
@@ -158,7 +159,7 @@ t.test('a silent connection (no heartbeat) is given up and resumed', async (t) =
 })
 
 t.test('nothing answering is retried until something does; stop() ends the waiting', async (t) => {
-  const client = new AggregatorClient({ url: 'http://127.0.0.1:9', retry: fast })
+  const client = new AggregatorClient({ url: await nothingListening(), retry: fast })
   const interruptions: Interruption[] = []
   const subscription = client.subscribe({}, () => {}, {
     onInterruption: (i) => interruptions.push(i),
