@@ -28,6 +28,7 @@ export class Progress {
     }
   }
 
+  /** Ends the bar's line on a terminal; elsewhere the last count was printed within a second. */
   end(): void {
     if (this.out.isTTY) this.out.write('\n')
   }

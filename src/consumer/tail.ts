@@ -58,6 +58,8 @@ export async function tail(options: TailOptions): Promise<TailSummary> {
     end(ending)
   }
   const idle = options.idleMs === null ? null : setTimeout(() => finish('idle'), options.idleMs)
+  // a line a second even while nothing arrives: a tail that went quiet says so
+  const ticks = setInterval(() => progress.update(received), 1000)
   const interrupt = () => finish('interrupted')
   options.signal.addEventListener('abort', interrupt)
 
@@ -107,6 +109,7 @@ export async function tail(options: TailOptions): Promise<TailSummary> {
     }
   } finally {
     if (idle !== null) clearTimeout(idle)
+    clearInterval(ticks)
     options.signal.removeEventListener('abort', interrupt)
     await subscription.stop()
   }

@@ -33,8 +33,11 @@ export interface Connection {
 export interface FakeFeed {
   url: string
   connections: Connection[]
-  /** What `/stats` reports as stored (default: the events given). */
-  stored: { total: number; topics: Record<string, number> }
+  /**
+   * What `/stats` reports as stored (default: the events given); `unlisted`: topics it counts
+   * but does not list (a deployment with more than TOP_TOPICS).
+   */
+  stored: { total: number; topics: Record<string, number>; unlisted: number }
 }
 
 export function storedEvent(n: number, topic = `topic-${n % 3}`): StoredEvent {
@@ -58,7 +61,7 @@ export async function startFakeFeed(
   const feed: FakeFeed = {
     url: '',
     connections: [],
-    stored: { total: events.length, topics },
+    stored: { total: events.length, topics, unlisted: 0 },
   }
   const server = http.createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://x')
@@ -70,7 +73,7 @@ export async function startFakeFeed(
           in_flight: 0,
           topics: Object.keys(feed.stored.topics),
           topic_counts: feed.stored.topics,
-          topic_count: Object.keys(feed.stored.topics).length,
+          topic_count: Object.keys(feed.stored.topics).length + feed.stored.unlisted,
         }),
       )
       return
