@@ -33,9 +33,11 @@ RUN npm ci --omit=dev --omit=optional --ignore-scripts --no-audit --no-fund \
  && find node_modules/uWebSockets.js node_modules/uws-js-unofficial -name '*.node' \
       ! -path "node_modules/uWebSockets.js/$keep" -delete \
  && node -e "require('uWebSockets.js')"
-# The app (dist/src) and its worker threads (dist/workers); not the compiled tests or bench.
+# The app (dist/src), its worker threads (dist/workers) and the client the publisher and consumer
+# use (dist/client); not the compiled tests or bench.
 COPY --from=build /app/dist/src ./dist/src
 COPY --from=build /app/dist/workers ./dist/workers
+COPY --from=build /app/dist/client ./dist/client
 # Files stay owned by root: the app cannot change its own code. It writes nothing to disk.
 USER node
 EXPOSE 8080

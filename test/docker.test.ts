@@ -119,9 +119,19 @@ t.test('the runtime stage has production dependencies and the compiled app only'
     'package.json ("type": "module") is in the image',
   )
   const fromBuild = copied.filter((c) => c.from === 'build').map((c) => c.args[0])
-  t.same(fromBuild, ['/app/dist/src', '/app/dist/workers'], 'the app and its worker threads')
-  // what those folders hold once built: the image's CMD, the publisher, the shards' worker file
-  for (const file of ['dist/src/main.js', 'dist/src/publisher/main.js', 'dist/workers/flush.js'])
+  t.same(
+    fromBuild,
+    ['/app/dist/src', '/app/dist/workers', '/app/dist/client'],
+    'the app, its worker threads and the client',
+  )
+  // what those folders hold once built: the image's CMD, the publisher and the client it
+  // imports, the shards' worker file
+  for (const file of [
+    'dist/src/main.js',
+    'dist/src/publisher/main.js',
+    'dist/client/index.js',
+    'dist/workers/flush.js',
+  ])
     await t.resolves(access(path.join(ROOT, file)), `${file} is built into a copied folder`)
 })
 

@@ -1,13 +1,13 @@
 /**
- * One publisher run: send the planned events at least once, wait until the aggregator has
- * drained, and compare its `/stats` delta with what was delivered.
+ * One publisher run: send the planned events at least once through the client, wait until the
+ * aggregator has drained, and compare its `/stats` delta with what was delivered.
  */
 import { randomBytes } from 'node:crypto'
 import { parseArgs } from 'node:util'
-import type { Stats } from '../stats/stats.js'
+import { AggregatorClient, PublishError, type PublishResult } from '../../client/index.js'
+import { defaultUrl, UsageError, wholeNumber } from '../cli/command.js'
+import { Progress } from '../cli/progress.js'
 import { plan } from './plan.js'
-import { Progress } from './progress.js'
-import { deliver, type SendOptions } from './send.js'
 
 export interface Summary {
   sent: number
@@ -16,6 +16,10 @@ export interface Summary {
   retried: number
   expected_unique: number
   resent: number
+  /** The run's seed: the same seed sends the same events again. */
+  seed: number
+  /** Whether --seed was given (the keys may have been sent before) or drawn (they are new). */
+  seeded: boolean
   answered_unique: number | null
   answered_duplicates: number | null
   stats_delta: { received: number; unique_processed: number; duplicate_dropped: number }
@@ -24,12 +28,16 @@ export interface Summary {
   problems: string[]
 }
 
-export async function run(argv: string[]): Promise<{ summary: Summary | null; help: boolean }> {
+/** The run's summary, or null when asked for --help. */
+export async function run(
+  argv: string[],
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<Summary | null> {
   const { values } = parseArgs({
     args: argv,
     strict: true,
     options: {
-      url: { type: 'string', default: 'http://127.0.0.1:8080' },
+      url: { type: 'string', default: defaultUrl(env) },
       events: { type: 'string', default: '20000' },
       duplicates: { type: 'string', default: '0.2' },
       batch: { type: 'string', default: '100' },
@@ -38,72 +46,61 @@ export async function run(argv: string[]): Promise<{ summary: Summary | null; he
       ack: { type: 'string', default: 'durable' },
       seed: { type: 'string' },
       timeout: { type: 'string', default: '300' },
-      token: { type: 'string', default: process.env.PUBLISHER_TOKEN ?? '' },
+      token: { type: 'string', default: env.PUBLISHER_TOKEN ?? '' },
+      'no-gzip': { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
-      help: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
     },
   })
-  if (values.help) return { summary: null, help: true }
-  const events = positive('events', values.events)
+  if (values.help) return null // main prints the help
+  const events = wholeNumber('events', values.events)
   const duplicates = Number(values.duplicates)
   if (!(duplicates >= 0 && duplicates <= 0.9)) throw new UsageError('--duplicates must be 0..0.9')
-  if (values.ack !== 'durable' && values.ack !== 'async') {
-    throw new UsageError('--ack must be durable or async')
-  }
+  const ack = values.ack
+  if (ack !== 'durable' && ack !== 'async') throw new UsageError('--ack must be durable or async')
   const seed =
-    values.seed === undefined ? randomBytes(4).readUInt32LE() : positive('seed', values.seed, 0)
-  const batch = positive('batch', values.batch)
-  const concurrency = positive('concurrency', values.concurrency)
-  const url = values.url.replace(/\/+$/, '')
-  const options: SendOptions = {
-    url,
-    ack: values.ack,
-    deadline: Date.now() + positive('timeout', values.timeout) * 1000,
-    headers: {
-      'content-type': 'application/json',
-      ...(values.token === '' ? {} : { authorization: `Bearer ${values.token}` }),
-    },
-  }
-
+    values.seed === undefined ? randomBytes(4).readUInt32LE() : wholeNumber('seed', values.seed, 0)
+  const timeoutMs = wholeNumber('timeout', values.timeout) * 1000
+  const client = new AggregatorClient({
+    url: values.url,
+    token: values.token,
+    batch: { events: wholeNumber('batch', values.batch) },
+    concurrency: wholeNumber('concurrency', values.concurrency),
+    gzip: !values['no-gzip'],
+    retry: { giveUpAfterMs: timeoutMs },
+  })
   const planned = plan({
     events,
     duplicates,
-    topics: positive('topics', values.topics),
+    topics: wholeNumber('topics', values.topics),
     seed,
     runId: `run-${seed.toString(36)}`,
   })
-  const bodies: { body: string; events: number }[] = []
-  for (let i = 0; i < planned.events.length; i += batch) {
-    const slice = planned.events.slice(i, i + batch)
-    bodies.push({ body: JSON.stringify(slice), events: slice.length })
-  }
 
-  const before = await readStats(options)
+  const before = await client.stats()
   const started = performance.now()
-  const progress = new Progress(events)
-  let next = 0
+  const progress = new Progress('events acknowledged', events)
   let acknowledged = 0
-  let retried = 0
-  let answeredUnique = 0
-  let answeredDuplicates = 0
-  const problems: string[] = []
-  const worker = async () => {
-    while (next < bodies.length) {
-      const { body, events: n } = bodies[next++]!
-      const delivery = await deliver(body, options, () => retried++)
-      if (delivery.status >= 300) {
-        problems.push(`a request was refused: ${delivery.status} ${JSON.stringify(delivery.body)}`)
-        continue
-      }
-      acknowledged += n
-      answeredUnique += delivery.body.unique ?? 0
-      answeredDuplicates += delivery.body.duplicates ?? 0
-      progress.update(acknowledged)
-    }
+  let result: PublishResult
+  try {
+    result = await client.publish(planned.events, {
+      ack,
+      signal: AbortSignal.timeout(timeoutMs),
+      onBatch: (batch) => progress.update((acknowledged += batch.events)),
+    })
+  } catch (error) {
+    if (!(error instanceof PublishError)) throw error
+    const why =
+      error.reason.name === 'TimeoutError'
+        ? `--timeout ${timeoutMs / 1000} s passed`
+        : error.message
+    throw new Error(`${why} (${error.published.events} of ${events} events acknowledged)`, {
+      cause: error.reason,
+    })
+  } finally {
+    progress.end()
   }
-  await Promise.all(Array.from({ length: concurrency }, worker))
-  progress.end()
-  const after = await drained(options)
+  const after = await client.settledStats(Math.max(timeoutMs - (performance.now() - started), 0))
   const seconds = (performance.now() - started) / 1000
 
   const delta = {
@@ -111,34 +108,30 @@ export async function run(argv: string[]): Promise<{ summary: Summary | null; he
     unique_processed: after.unique_processed - before.unique_processed,
     duplicate_dropped: after.duplicate_dropped - before.duplicate_dropped,
   }
-  const durable = values.ack === 'durable'
-  problems.push(
-    ...check(delta, {
-      acknowledged,
-      retried,
-      durable,
-      answeredUnique,
-      answeredDuplicates,
-      unique: planned.unique,
-      fresh: values.seed === undefined,
-    }),
-  )
+  const problems = check(delta, {
+    acknowledged: result.events,
+    retried: result.retries,
+    durable: ack === 'durable',
+    answeredUnique: result.unique ?? 0,
+    answeredDuplicates: result.duplicates ?? 0,
+    unique: planned.unique,
+    fresh: values.seed === undefined,
+  })
   return {
-    help: false,
-    summary: {
-      sent: events,
-      acknowledged,
-      requests: bodies.length,
-      retried,
-      expected_unique: planned.unique,
-      resent: planned.resent,
-      answered_unique: durable ? answeredUnique : null,
-      answered_duplicates: durable ? answeredDuplicates : null,
-      stats_delta: delta,
-      seconds: Math.round(seconds * 100) / 100,
-      events_per_second: Math.round(acknowledged / seconds),
-      problems,
-    },
+    sent: events,
+    acknowledged: result.events,
+    requests: result.requests,
+    retried: result.retries,
+    expected_unique: planned.unique,
+    resent: planned.resent,
+    seed,
+    seeded: values.seed !== undefined,
+    answered_unique: result.unique,
+    answered_duplicates: result.duplicates,
+    stats_delta: delta,
+    seconds: Math.round(seconds * 100) / 100,
+    events_per_second: Math.round(result.events / seconds),
+    problems,
   }
 }
 
@@ -190,32 +183,4 @@ export function check(delta: Summary['stats_delta'], d: Delivered): string[] {
       `server stored ${delta.unique_processed} > ${d.unique} keys sent`,
     )
   return problems
-}
-
-export class UsageError extends Error {
-  readonly code = 'PUBLISHER_USAGE'
-}
-
-function positive(name: string, text: string, min = 1): number {
-  const n = Number(text)
-  if (!Number.isInteger(n) || n < min)
-    throw new UsageError(`--${name} must be a whole number ≥ ${min}`)
-  return n
-}
-
-async function readStats({ url, headers }: SendOptions): Promise<Stats> {
-  const res = await fetch(`${url}/stats`, { headers })
-  if (!res.ok) throw new Error(`GET ${url}/stats answered ${res.status}`)
-  return (await res.json()) as Stats
-}
-
-/** Polls `/stats` until nothing is in flight, so counts are final. */
-async function drained(options: SendOptions): Promise<Stats> {
-  for (;;) {
-    const stats = await readStats(options)
-    if (stats.in_flight === 0) return stats
-    if (Date.now() > options.deadline)
-      throw new Error(`still ${stats.in_flight} events in flight at the deadline`)
-    await new Promise((r) => setTimeout(r, 50))
-  }
 }

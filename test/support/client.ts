@@ -69,3 +69,13 @@ export async function waitForStats(
     await new Promise((r) => setTimeout(r, 50))
   }
 }
+
+/** A URL on 127.0.0.1 where nothing listens: a port just freed (fetch refuses port 9 itself). */
+export async function nothingListening(): Promise<string> {
+  const { createServer } = await import('node:net')
+  const server = createServer().listen(0, '127.0.0.1')
+  await new Promise((resolve) => server.once('listening', resolve))
+  const { port } = server.address() as { port: number }
+  await new Promise((resolve) => server.close(resolve))
+  return `http://127.0.0.1:${port}`
+}
