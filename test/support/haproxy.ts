@@ -69,10 +69,11 @@ export async function startHaproxy(t: Test, binary: string, replicas: number[]):
       const names = header.replace(/^# /, '').split(',')
       const servers = new Map<string, ServerStats>()
       for (const row of rows) {
-        const fields = Object.fromEntries(row.split(',').map((value, i) => [names[i], value]))
-        if (fields.pxname === 'replicas' && /^r\d+$/.test(fields.svname ?? '')) {
-          servers.set(fields.svname!, fields)
-        }
+        const fields: ServerStats = Object.fromEntries(
+          row.split(',').map((value, i): [string, string] => [names[i] ?? '', value]),
+        )
+        const name = fields.svname ?? ''
+        if (fields.pxname === 'replicas' && /^r\d+$/.test(name)) servers.set(name, fields)
       }
       return servers
     },
