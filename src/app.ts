@@ -43,7 +43,11 @@ const SAVE_REFUSALS_MS = 1000
 
 export interface Running {
   port: number
-  stop(): Promise<void>
+  /**
+   * Drains and stops. With `rotationDrainMs`, first leaves the load balancer's rotation for that
+   * long: `/readyz` answers 503 while every request is still served.
+   */
+  stop(rotationDrainMs?: number): Promise<void>
 }
 
 export async function start(config: Config, log: Logger): Promise<Running> {
@@ -198,7 +202,15 @@ export async function start(config: Config, log: Logger): Promise<Running> {
     )
     return {
       port,
-      async stop() {
+      async stop(rotationDrainMs = 0) {
+        if (rotationDrainMs > 0) {
+          server.leaveRotation()
+          log.info(
+            { drainMs: rotationDrainMs },
+            'leaving rotation: /readyz answers 503, requests are still served',
+          )
+          await new Promise((resolve) => setTimeout(resolve, rotationDrainMs))
+        }
         await server.close()
         await shards.close()
         clearInterval(saving)

@@ -63,6 +63,7 @@ export const ConfigSchema = v.object({
   DB_RETRY_MS: int(0, 600_000, 10_000),
   DB_WAIT_MS: int(0, 3_600_000, 30_000),
   SHUTDOWN_TIMEOUT_MS: int(100, 600_000, 30_000),
+  SHUTDOWN_DRAIN_MS: int(0, 600_000, 5000),
   INSTANCE_ID: v.optional(v.pipe(v.string(), v.minLength(1), v.maxLength(200))),
   BODY_TIMEOUT_MS: int(100, 600_000, 10_000),
   AUTH_TOKENS: v.optional(
@@ -202,7 +203,13 @@ export const CONFIG_DOCS: { readonly [K in keyof typeof ConfigSchema.entries]: C
   },
   SHUTDOWN_TIMEOUT_MS: {
     unit: 'ms',
-    meaning: 'Longest graceful shutdown before the process exits 1 anyway.',
+    meaning:
+      'Longest graceful shutdown, `SHUTDOWN_DRAIN_MS` included, before the process exits 1 anyway.',
+  },
+  SHUTDOWN_DRAIN_MS: {
+    unit: 'ms',
+    meaning:
+      "On `SIGTERM`, how long the replica keeps serving every request while `/readyz` already answers `503`, so that a load balancer's health checks take it out of rotation before it refuses anything; then the drain (`503` `shutting_down`, accepted events committed). Give it a little more than the balancer's check interval × its failures to mark a server down. `0`: refuse at once (a single process, no balancer). `SIGINT` (Ctrl-C) skips it. Less than `SHUTDOWN_TIMEOUT_MS`.",
   },
   STORE: {
     unit: '—',
@@ -281,6 +288,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     // a body of the largest size allowed could never be read: every such request would get 503
     throw new ConfigError([
       `BODY_BUDGET_BYTES=${JSON.stringify(input.BODY_BUDGET_BYTES)}: must be at least BODY_LIMIT_BYTES (${out.BODY_LIMIT_BYTES})`,
+    ])
+  }
+  if (out.SHUTDOWN_DRAIN_MS >= out.SHUTDOWN_TIMEOUT_MS) {
+    // the forced exit would cut the drain period short, before a single accepted event is drained
+    throw new ConfigError([
+      `SHUTDOWN_DRAIN_MS=${out.SHUTDOWN_DRAIN_MS}: must be less than SHUTDOWN_TIMEOUT_MS (${out.SHUTDOWN_TIMEOUT_MS})`,
     ])
   }
   return Object.freeze({

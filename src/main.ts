@@ -2,6 +2,8 @@
  * The process entry: configuration, logger, the app, and signals. A bad configuration exits 2,
  * a failed start 1, each with one plain line on stderr naming the cause (the start-up failure
  * also logged with its cause); SIGTERM/SIGINT drain accepted events, a second signal exits 130.
+ * SIGTERM (an orchestrator's stop) first leaves the load balancer's rotation for
+ * SHUTDOWN_DRAIN_MS; SIGINT (Ctrl-C at a terminal) has no balancer to wait for.
  */
 import { start, type Running } from './app.js'
 import { ConfigError, loadConfig, type Config } from './config.js'
@@ -42,7 +44,7 @@ async function main(): Promise<void> {
       process.exit(1)
     }, config.SHUTDOWN_TIMEOUT_MS)
     force.unref()
-    running.stop().then(
+    running.stop(signal === 'SIGTERM' ? config.SHUTDOWN_DRAIN_MS : 0).then(
       () => {
         log.info('stopped cleanly')
         process.exit(0)

@@ -60,6 +60,16 @@ t.test('the body budget defaults to four largest bodies, and must hold one', asy
   )
 })
 
+t.test('the drain period on SIGTERM must end before the shutdown timeout', async (t) => {
+  t.equal(loadConfig({}).SHUTDOWN_DRAIN_MS, 5000)
+  t.equal(loadConfig({ SHUTDOWN_DRAIN_MS: '0' }).SHUTDOWN_DRAIN_MS, 0)
+  t.throws(
+    () => loadConfig({ SHUTDOWN_TIMEOUT_MS: '5000' }),
+    { message: /SHUTDOWN_DRAIN_MS=5000: must be less than SHUTDOWN_TIMEOUT_MS \(5000\)/ },
+    'the forced exit would cut the drain period short',
+  )
+})
+
 t.test('empty values count as unset', async (t) => {
   t.equal(loadConfig({ PORT: '', LOG_LEVEL: '' }).PORT, 8080)
 })

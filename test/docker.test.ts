@@ -65,6 +65,7 @@ interface Service {
   profiles?: string[]
   pull_policy?: string
   stop_grace_period?: string
+  deploy?: { replicas?: number | string }
 }
 
 interface Compose {
@@ -75,8 +76,9 @@ interface Compose {
 }
 
 const COMPOSE_FILE = path.join(ROOT, 'docker-compose.yml')
-const compose = parse(await readFile(COMPOSE_FILE, 'utf8')) as Compose
-const { aggregator, publisher, storage, test: testService } = compose.services
+// merge keys (`<<:`), as compose reads them: the replicas share the aggregator's environment
+const compose = parse(await readFile(COMPOSE_FILE, 'utf8'), { merge: true }) as Compose
+const { aggregator, publisher, storage, test: testService, replica, balancer } = compose.services
 
 /** `${NAME:-default}` as compose reads it when NAME is not set: the default. */
 function withDefaults(environment: Record<string, string> = {}): Record<string, string> {
@@ -250,6 +252,37 @@ t.test("the aggregator's environment is made of configuration keys, valid as giv
     `stop_grace_period ${aggregator?.stop_grace_period} outlasts SHUTDOWN_TIMEOUT_MS`,
   )
 })
+
+t.test(
+  'the scale profile: replicas of the aggregator, reachable only through HAProxy',
+  async (t) => {
+    t.same(replica?.profiles, ['scale'])
+    t.same(balancer?.profiles, ['scale'])
+    t.equal(replica?.image, aggregator?.image, "the aggregator's image")
+    t.match(String(replica?.deploy?.replicas), /^\$\{REPLICAS:-\d+\}$/, 'REPLICAS of them')
+    t.same(replica?.ports, undefined, 'no port of their own')
+    t.same(replica?.networks, ['internal'], 'on the internal network only')
+    const env = withDefaults(replica?.environment)
+    for (const key of Object.keys(env))
+      t.ok(CONFIG_KEYS.includes(key), `${key} is a configuration key`)
+    const config = loadConfig({ ...imageEnv, ...env })
+    t.equal(config.DATABASE_URL, loadConfig(withDefaults(aggregator?.environment)).DATABASE_URL)
+    t.notOk(config.instanceId === 'aggregator', 'each replica names its own counter rows')
+    t.ok(config.SHUTDOWN_DRAIN_MS > 0, 'a SIGTERM leaves the rotation first')
+    t.ok(
+      seconds(replica?.stop_grace_period) * 1000 > config.SHUTDOWN_TIMEOUT_MS,
+      'stop_grace_period outlasts SHUTDOWN_TIMEOUT_MS',
+    )
+    t.same(balancer?.depends_on, { replica: { condition: 'service_healthy' } })
+    t.ok(balancer?.networks?.includes('internal') && balancer.networks.includes('public'))
+    t.match(balancer?.ports?.[0], /^127\.0\.0\.1:/, "published on the host's loopback")
+    const mount = balancer?.volumes?.[0]?.split(':') ?? []
+    t.equal(mount[1], '/usr/local/etc/haproxy/haproxy.cfg', 'where the image reads its config')
+    const cfg = await readFile(path.join(ROOT, mount[0] ?? ''), 'utf8')
+    t.match(cfg, /server-template \S+ \S+ replica:8080 check resolvers/, 'servers by service name')
+    t.match(cfg, /uri \/readyz ver HTTP\/1\.1/, 'checks /readyz in HTTP/1.1')
+  },
+)
 
 t.test('the publisher and the test suite run only under their profiles', async (t) => {
   const always = Object.entries(compose.services).filter(([, s]) => s.profiles === undefined)

@@ -1,7 +1,10 @@
-/** SIGTERM while clients are sending: accepted requests are answered after commit, exit 0. */
+/**
+ * SIGTERM while clients are sending: accepted requests are answered after commit, exit 0. With
+ * SHUTDOWN_DRAIN_MS, the replica first leaves a load balancer's rotation while still serving.
+ */
 import t from 'tap'
-import { spawnAggregator } from './support/aggregator.js'
-import { event, post, waitForStats } from './support/client.js'
+import { spawnAggregator, type Aggregator } from './support/aggregator.js'
+import { event, get, post, waitForStats } from './support/client.js'
 import { testDatabase } from './support/database.js'
 import { startLoad } from './support/load.js'
 
@@ -45,12 +48,57 @@ t.test('a second signal forces an immediate exit', async (t) => {
   )
   await waitForStats(server.url, (s) => s.in_flight > 0)
   server.child.kill('SIGTERM')
-  while (!server.logs.some((l) => String(l.msg).startsWith('shutting down'))) {
-    await new Promise((r) => setTimeout(r, 5))
-  }
+  await logged(server, 'shutting down')
   server.child.kill('SIGTERM')
   t.equal(await server.stop(), 130, 'exits 130 without waiting for the drain')
   await lock`ROLLBACK`
   lock.release()
   t.equal(await blocked, 'fetch failed', 'the request left in the drain gets no answer at all')
 })
+
+t.test(
+  'on SIGTERM /readyz answers 503 at once while publishes are still served, for SHUTDOWN_DRAIN_MS',
+  async (t) => {
+    const server = await spawnAggregator({ DATABASE_URL: db.url, SHUTDOWN_DRAIN_MS: '15000' })
+    t.equal((await get(server.url, '/readyz')).status, 200, 'in rotation before the signal')
+    server.child.kill('SIGTERM')
+    await logged(server, 'leaving rotation')
+    const readyz = await get(server.url, '/readyz')
+    t.equal(readyz.status, 503, '/readyz takes the replica out of rotation')
+    t.equal(readyz.body.status, 'closing')
+    const late = event({ topic: 'shutdown.rotation' })
+    const published = await post(server.url, '/publish', [late])
+    t.equal(published.status, 200, 'a publish during the drain period is stored and acknowledged')
+    t.equal((await get(server.url, '/stats')).status, 200, 'reads are served too')
+    t.equal((await get(server.url, '/healthz')).status, 200, 'the process is alive')
+    t.equal(await server.exited, 0, 'then it drains and exits 0')
+    const order = server.logs.map((l) => String(l.msg))
+    t.ok(
+      order.findIndex((m) => m.startsWith('leaving rotation')) <
+        order.findIndex((m) => m === 'stopped cleanly'),
+      'leaves rotation before it stops',
+    )
+    const [row] = await db.sql<{ n: number }[]>`
+      SELECT count(*)::int AS n FROM events WHERE event_id = ${late.event_id}`
+    t.equal(row!.n, 1, 'the event published during the drain period is stored')
+  },
+)
+
+t.test('SIGINT (Ctrl-C) skips the drain period: nothing to leave at a terminal', async (t) => {
+  const server = await spawnAggregator({
+    DATABASE_URL: db.url,
+    SHUTDOWN_DRAIN_MS: '500000',
+    SHUTDOWN_TIMEOUT_MS: '600000',
+  })
+  t.equal(await server.stop('SIGINT'), 0)
+  t.notOk(
+    server.logs.some((l) => String(l.msg).startsWith('leaving rotation')),
+    'no drain period',
+  )
+})
+
+async function logged(server: Aggregator, prefix: string): Promise<void> {
+  while (!server.logs.some((l) => String(l.msg).startsWith(prefix))) {
+    await new Promise((r) => setTimeout(r, 5))
+  }
+}

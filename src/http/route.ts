@@ -56,7 +56,7 @@ export interface HandlerOptions extends BodyLimits {
 export interface RouteContext {
   readonly services: Services
   readonly options: HandlerOptions
-  /** True once shutdown began: routes that serve while closing may say so. */
+  /** True once shutdown began, leaving rotation included: routes that serve while closing may say so. */
   readonly closing: boolean
   /** The API document, serialised once. */
   readonly openapi: string

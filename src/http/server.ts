@@ -3,9 +3,10 @@
  * once; the dispatcher counts the request, applies the route's policies (closing, origin, auth)
  * and only then calls its handler. Paths off the table get 404, 405 or 426 here.
  *
- * States: open → closing (routes that refuse while closing answer 503 with `Connection: close`;
- * requests already accepted are answered when their events commit) → closed (listen socket
- * gone, none pending).
+ * States: open → leaving rotation (`/readyz` answers 503, every route still serves, so that a
+ * load balancer stops sending here before anything is refused) → closing (routes that refuse
+ * while closing answer 503 with `Connection: close`; requests already accepted are answered when
+ * their events commit) → closed (listen socket gone, none pending).
  */
 import type {
   HttpRequest,
@@ -59,6 +60,7 @@ export class HttpServer implements RouteContext {
   readonly docs = docsFiles()
   private readonly app: TemplatedApp
   private listenSocket: us_listen_socket | null = null
+  private leaving = false
   private shuttingDown = false
   /** Requests not yet answered; shutdown waits for them. */
   private pending = 0
@@ -81,7 +83,7 @@ export class HttpServer implements RouteContext {
   }
 
   get closing(): boolean {
-    return this.shuttingDown
+    return this.leaving
   }
 
   /**
@@ -107,8 +109,14 @@ export class HttpServer implements RouteContext {
     })
   }
 
+  /** `/readyz` answers 503 from now on; every route still serves until `close()`. */
+  leaveRotation(): void {
+    this.leaving = true
+  }
+
   /** Stops accepting connections; resolves when every accepted request has been answered. */
   close(): Promise<void> {
+    this.leaving = true
     this.shuttingDown = true
     this.viewers.close()
     if (this.listenSocket !== null) this.uws.module.us_listen_socket_close(this.listenSocket)

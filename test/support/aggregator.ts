@@ -21,6 +21,8 @@ export interface Aggregator {
   stderr(): string
   /** Peak resident memory of the whole process (all threads) so far, in MB. */
   peakRssMb(): Promise<number>
+  /** Resolves with the exit code, once the process exits by itself or by a signal. */
+  exited: Promise<number | null>
   /** Sends a signal and resolves with the exit code. */
   stop(signal?: NodeJS.Signals): Promise<number | null>
 }
@@ -31,12 +33,14 @@ export async function spawnAggregator(
   script = MAIN,
 ): Promise<Aggregator> {
   const child = spawn(process.execPath, [...nodeArgs, script], {
+    // no load balancer to leave: a SIGTERM drains at once unless a test asks for the period
     env: {
       ...process.env,
       HOST: '127.0.0.1',
       PORT: '0',
       LOG_LEVEL: 'info',
       LOG_FORMAT: 'json',
+      SHUTDOWN_DRAIN_MS: '0',
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -70,6 +74,7 @@ export async function spawnAggregator(
     port,
     child,
     logs,
+    exited,
     stderr: () => stderr,
     async peakRssMb() {
       const status = await readFile(`/proc/${child.pid}/status`, 'utf8')

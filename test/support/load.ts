@@ -11,6 +11,11 @@ export interface LoadOptions {
   query?: string
   /** Pause after a 503 or a network error; 0 hammers (default 50). */
   backoffMs?: number
+  /**
+   * Send a batch answered 503 or lost to a network error again, as a client of an idempotent
+   * API does (at least once), instead of moving on to a fresh one.
+   */
+  resend?: boolean
 }
 
 export interface Load {
@@ -58,14 +63,20 @@ export function startLoad(url: string, o: LoadOptions): Load {
       return true
     }
   }
+  const fresh = () => {
+    const events = Array.from({ length: o.batch }, () => event({ topic: o.topic }))
+    load.sent.push(...events)
+    return events
+  }
   const client = async () => {
+    let events: TestEvent[] | null = null
     while (running) {
-      const events = Array.from({ length: o.batch }, () => event({ topic: o.topic }))
-      load.sent.push(...events)
+      events ??= fresh()
       const request = send(events)
       pending.add(request)
       const backOff = await request
       pending.delete(request)
+      if (!backOff || o.resend !== true) events = null
       if (backOff) await pause()
     }
   }

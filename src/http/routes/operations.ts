@@ -21,7 +21,10 @@ export const health: HttpEndpoint = {
   },
 }
 
-/** Load balancers poll this one while the server closes: it says so in its own words. */
+/**
+ * Load balancers poll this one while the server closes: it says so in its own words, from the
+ * signal on, while every other route still serves, so the balancer stops sending first.
+ */
 export const readyz: HttpEndpoint = {
   handle(ex: Exchange, _req: HttpRequest, { closing, services, options }: RouteContext): void {
     if (closing) {
