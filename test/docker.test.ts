@@ -214,8 +214,8 @@ t.test('the aggregator publishes 8080 and waits for a healthy storage', async (t
   t.match(aggregator?.image, /^[\w.-]+:\d/, 'tagged with a version')
   t.equal(aggregator?.pull_policy, 'build', 'built here, never pulled from a registry')
   t.ok(
-    aggregator?.ports?.some((p) => p.endsWith(`:8080:${imageEnv.PORT}`)),
-    `8080 published: ${aggregator?.ports?.join(', ')}`,
+    aggregator?.ports?.some((p) => withDefaults({ p }).p === `127.0.0.1:8080:${imageEnv.PORT}`),
+    `8080 published on loopback: ${aggregator?.ports?.join(', ')}`,
   )
   t.same(aggregator?.depends_on, { storage: { condition: 'service_healthy' } })
   t.ok(aggregator?.networks?.includes('internal'), 'reaches storage')

@@ -14,6 +14,19 @@ const hostPort = await freePort()
 const url = `http://127.0.0.1:${hostPort}`
 const stack = composeProject(t, 'agg-stack', { env: { HOST_PORT: String(hostPort) } })
 const config = await stack.config()
+
+/** Healthy, and answering on the published port: a restarted container may show its old status. */
+async function serving(): Promise<void> {
+  await stack.healthy('aggregator')
+  for (;;) {
+    const ready = await fetch(`${url}/readyz`).then(
+      (r) => r.ok,
+      () => false,
+    )
+    if (ready) return
+    await new Promise((r) => setTimeout(r, 1000))
+  }
+}
 const image = config.services.aggregator?.image ?? ''
 
 /** SQL run in the storage container: its port is published nowhere. */
@@ -185,7 +198,7 @@ t.test(
       'every one stored',
     )
     await stack.compose(['start', 'aggregator'])
-    await stack.healthy('aggregator')
+    await serving()
   },
 )
 
@@ -194,7 +207,7 @@ t.test('data survives down and up; down -v removes it', async (t) => {
   t.ok(before.unique_processed > 0)
   await stack.compose(['down', '-t', '10'], { timeoutMs: 120_000 })
   await stack.compose(['up', '-d'], { timeoutMs: 600_000 })
-  await stack.healthy('aggregator')
+  await serving()
   t.match(
     await stats(url),
     { unique_processed: before.unique_processed, duplicate_dropped: before.duplicate_dropped },
@@ -205,6 +218,6 @@ t.test('data survives down and up; down -v removes it', async (t) => {
   const left = await docker(['volume', 'ls', '-q', '--filter', `name=${volume}`])
   t.equal(left.stdout.trim(), '', `${volume} is gone`)
   await stack.compose(['up', '-d'], { timeoutMs: 600_000 })
-  await stack.healthy('aggregator')
+  await serving()
   t.match(await stats(url), { unique_processed: 0 }, 'a new stack starts empty')
 })

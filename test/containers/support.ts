@@ -82,7 +82,10 @@ export interface Project {
   container(service: string): Promise<string>
   /** `docker compose config` as JSON: services with their images, ports, networks, volumes. */
   config(): Promise<ComposeConfig>
-  /** Waits until the container's health check says `healthy`; throws on `unhealthy` or timeout. */
+  /**
+   * Waits until the container's health check says `healthy`; throws at the timeout. `unhealthy`
+   * is waited through: a check that timed out on a busy machine passes again later, as Docker's.
+   */
   healthy(service: string, timeoutMs?: number): Promise<void>
 }
 
@@ -121,7 +124,7 @@ export function composeProject(t: Test, prefix: string, options: ProjectOptions 
       for (;;) {
         const status = await inspect('container', id, '{{.State.Health.Status}}')
         if (status === 'healthy') return
-        if (status === 'unhealthy' || Date.now() > deadline) {
+        if (Date.now() > deadline) {
           const { stdout } = await docker(['logs', '--tail', '30', id], { check: false })
           throw new Error(`${service} is ${status}, not healthy:\n${stdout}`)
         }
