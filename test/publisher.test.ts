@@ -139,7 +139,7 @@ t.test('the summary says what was stored, in words', async (t) => {
     stats_delta: { ...summary.stats_delta, unique_processed: 0, duplicate_dropped: 100 },
   }
   t.match(report(all), /stored +nothing new: all 100 events were duplicates\n/)
-  t.match(report({ ...summary, problems: ['a', 'b'] }), /check +FAILED:\n  a\n  b/)
+  t.match(report({ ...summary, problems: ['a', 'b'] }), /check +FAILED:\n {2}a\n {2}b/)
 })
 
 t.test('the publisher explains bad options and exits 2', async (t) => {

@@ -29,8 +29,8 @@ export function startTool(
   })
   let stdout = ''
   let stderr = ''
-  child.stdout!.on('data', (c: Buffer) => (stdout += c.toString()))
-  child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()))
+  child.stdout.on('data', (c: Buffer) => (stdout += c.toString()))
+  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()))
   const finished = once(child, 'exit').then(([code]) => ({ code: code as number, stdout, stderr }))
   return { child, finished, stderr: () => stderr }
 }
