@@ -39,6 +39,8 @@ export const INTERNAL_ERRORS = {
     'The database did not answer within DB_WAIT_MS at start-up (each attempt is logged).',
   ERR_AGG_DB_REFUSED:
     'The database answered start-up with an error that waiting does not cure (password, no such database).',
+  ERR_AGG_FEED_XIDS:
+    "Stored events carry transaction ids at or above the cluster's next one (a dump restored into another cluster): new events would sort behind cursors given out. The process does not start; the message names the `pg_resetwal` that moves the cluster's counter past them.",
   ERR_AGG_UNKNOWN_STORE: 'STORE names no store implementation.',
   ERR_AGG_UWS_UNAVAILABLE:
     'No installed uWebSockets.js binary loads on this Node version and C library (the message names why each did not); the process does not start.',
@@ -98,6 +100,12 @@ export const ERRORS = {
     closes: false,
     meaning:
       'A query parameter is invalid or given more than once, or the database refused its value as data (SQLSTATE class 22).',
+  },
+  invalid_cursor: {
+    status: 400,
+    closes: false,
+    meaning:
+      'The cursor (`after`, `Last-Event-ID`) is not one this server gave out; numeric cursors of older versions are refused, except `0` (the start).',
   },
   malformed_gzip: {
     status: 400,

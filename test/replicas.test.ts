@@ -5,8 +5,9 @@
  */
 import t from 'tap'
 import { startApp } from './support/app.js'
-import { event, post, stats, waitForStats, type TestEvent } from './support/client.js'
+import { event, post, stats, waitForStats } from './support/client.js'
 import { storedEvents, testDatabase } from './support/database.js'
+import { overlappingBatches } from './support/overlap.js'
 
 const db = await testDatabase(t)
 
@@ -20,14 +21,9 @@ t.test(
     )
     const keys = Array.from({ length: 2000 }, (_, i) => event({ topic: `replicas.${i % 5}` }))
     // every replica gets every key, in its own shuffled order and batching, all at once
-    const shuffled = (seed: number) => [...keys].sort((a, b) => hash(a, seed) - hash(b, seed))
-    const sends = replicas.flatMap((replica, r) => {
-      const order = shuffled(r + 1)
-      const batches: TestEvent[][] = []
-      for (let i = 0; i < order.length; i += 50 + r * 17)
-        batches.push(order.slice(i, i + 50 + r * 17))
-      return batches.map((batch) => post(replica.url, '/publish', batch))
-    })
+    const sends = replicas.flatMap((replica, r) =>
+      overlappingBatches(keys, r).map((batch) => post(replica.url, '/publish', batch)),
+    )
     const replies = await Promise.all(sends)
     t.ok(
       replies.every((r) => r.status === 200),
@@ -59,9 +55,3 @@ t.test('a replica restarting with the same INSTANCE_ID keeps counting on its row
   await post(first.url, '/publish', [event({ topic: 'replicas.again' })])
   t.equal((await stats(first.url)).unique_processed, 2001)
 })
-
-function hash(e: TestEvent, seed: number): number {
-  let h = seed
-  for (const c of e.event_id) h = Math.imul(h ^ c.charCodeAt(0), 0x01000193)
-  return h
-}

@@ -11,7 +11,9 @@ import type { PublishResult } from '../ingest/ingestor.js'
 import type { BodyFormat } from '../ingest/formats.js'
 import type { Logger } from '../log.js'
 import type { ShardStats } from '../pipeline/shard.js'
-import type { EventsPage, EventsQuery, TopicCounts, TopicsQuery } from '../read-model.js'
+import type { CommitSignal } from '../feed/commits.js'
+import type { ReadFeed } from '../feed/feed.js'
+import type { TopicCounts, TopicsQuery } from '../read-model.js'
 import type { Stats } from '../stats/stats.js'
 import type { BodyLimits } from './body.js'
 import type { StaticFile } from './docs.js'
@@ -27,7 +29,10 @@ export interface Services {
   /** True while the queues are full: a publish is refused before its body is read. */
   full(): boolean
   publish(body: Uint8Array, format: BodyFormat, ack: AckMode): Promise<PublishResult>
-  events(query: EventsQuery): Promise<EventsPage>
+  /** Pages of the feed of stored events. */
+  feed: ReadFeed
+  /** Wakes readers waiting for the feed to grow. */
+  commits: CommitSignal
   stats(): Promise<Stats>
   /** The shards' state, read in this process without the database (the dashboard in an outage). */
   workers(): ShardStats[]
@@ -46,6 +51,8 @@ export interface HttpMetrics {
 /** The server's settings that handlers read. */
 export interface HandlerOptions extends BodyLimits {
   ackMode: AckMode
+  /** PAGE_MAX_BYTES: the largest page of the feed. */
+  pageMaxBytes: number
   metrics: HttpMetrics
   log: Logger
   /** The service's version, for the API document and `/healthz`. */
@@ -58,6 +65,11 @@ export interface RouteContext {
   readonly options: HandlerOptions
   /** True once shutdown began, leaving rotation included: routes that serve while closing may say so. */
   readonly closing: boolean
+  /**
+   * Runs `hook` once when shutdown begins (at once if it has): a request that waits (a long
+   * poll) answers then, so shutdown does not wait for it. Returns the function that cancels it.
+   */
+  whenClosing(hook: () => void): () => void
   /** The API document, serialised once. */
   readonly openapi: string
   /** `/docs` and its assets, by path. */

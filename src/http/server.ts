@@ -66,6 +66,7 @@ export class HttpServer implements RouteContext {
   private pending = 0
   private drained: (() => void) | null = null
   private readonly viewers: Viewers
+  private readonly closingHooks = new Set<() => void>()
 
   constructor(
     private readonly uws: Uws,
@@ -84,6 +85,17 @@ export class HttpServer implements RouteContext {
 
   get closing(): boolean {
     return this.leaving
+  }
+
+  whenClosing(hook: () => void): () => void {
+    if (this.shuttingDown) {
+      hook()
+      return () => {}
+    }
+    // a function given twice is two hooks: each cancels its own
+    const own = () => hook()
+    this.closingHooks.add(own)
+    return () => this.closingHooks.delete(own)
   }
 
   /**
@@ -119,6 +131,8 @@ export class HttpServer implements RouteContext {
     this.leaving = true
     this.shuttingDown = true
     this.viewers.close()
+    for (const hook of [...this.closingHooks]) hook()
+    this.closingHooks.clear()
     if (this.listenSocket !== null) this.uws.module.us_listen_socket_close(this.listenSocket)
     this.listenSocket = null
     if (this.pending === 0) return Promise.resolve()
