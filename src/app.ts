@@ -22,6 +22,9 @@ import { rollUpCounters } from './db/rollup.js'
 import { storeNamed } from './db/store.js'
 import { describeTarget, urlTarget, type DbTarget } from './db/target.js'
 import { waitForDatabase } from './db/wait.js'
+import { LocalCommits } from './feed/commits.js'
+import { feedReader } from './feed/feed.js'
+import type { HubCounts } from './feed/hub.js'
 import { Tokens } from './http/auth.js'
 import { BodyBudget } from './http/budget.js'
 import { Origins } from './http/origin.js'
@@ -87,9 +90,14 @@ export async function start(config: Config, log: Logger): Promise<Running> {
       shards: () => shards.stats(),
       inFlight: () => shards.inFlight,
       edge,
+      streams: (): HubCounts => server.hub.counts,
     })
+    const commits = new LocalCommits()
     const shards = new Shards({
-      onBatch: (report) => metrics.batch(report),
+      onBatch: (report) => {
+        metrics.batch(report)
+        if (report.unique > 0) commits.committed()
+      },
       store: storeNamed(config.STORE),
       shards: config.SHARDS,
       batchMaxEvents: config.BATCH_MAX_EVENTS,
@@ -147,6 +155,8 @@ export async function start(config: Config, log: Logger): Promise<Running> {
         workers: () => shards.stats(),
         topics: (query) => readTopics(serving, query),
         ready: () => readiness(probe, shards, config.DB_TIMEOUT_MS),
+        feed: feedReader(serving),
+        commits,
       },
       {
         host: config.HOST,
@@ -154,6 +164,10 @@ export async function start(config: Config, log: Logger): Promise<Running> {
         bodyLimitBytes: config.BODY_LIMIT_BYTES,
         bodyTimeoutMs: config.BODY_TIMEOUT_MS,
         bodyBudget: new BodyBudget(config.bodyBudgetBytes),
+        pageMaxBytes: config.PAGE_MAX_BYTES,
+        subscribersMax: config.SUBSCRIBERS_MAX,
+        subscriberBufferBytes: config.SUBSCRIBER_BUFFER_BYTES,
+        heartbeatMs: config.SSE_HEARTBEAT_MS,
         ackMode: config.ACK_MODE,
         tokens: new Tokens(config.AUTH_TOKENS ?? []),
         authRead: config.AUTH_READ,

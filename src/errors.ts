@@ -97,6 +97,11 @@ export const ERRORS = {
     meaning:
       'A query parameter is invalid or given more than once, or the database refused its value as data (SQLSTATE class 22).',
   },
+  invalid_cursor: {
+    status: 400,
+    closes: false,
+    meaning: 'A cursor (`after`, `Last-Event-ID`) is not one the server handed out.',
+  },
   malformed_gzip: {
     status: 400,
     closes: false,
@@ -198,6 +203,12 @@ export const ERRORS = {
     retryAfter: 1,
     closes: false,
     meaning: 'The database could not be read.',
+  },
+  too_many_subscribers: {
+    status: 503,
+    retryAfter: 1,
+    closes: false,
+    meaning: 'SUBSCRIBERS_MAX streams are open on this server already.',
   },
   shutting_down: {
     status: 503,

@@ -11,7 +11,7 @@ import type { Sql } from './connect.js'
 const ISO = (column: string) =>
   `regexp_replace(to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'), '(\\.\\d{3})000Z$', '\\1Z')`
 
-const EVENT_JSON = `json_build_object(
+export const EVENT_JSON = `json_build_object(
   'topic', topic, 'event_id', event_id, 'timestamp', ${ISO('ts')}, 'source', source,
   'payload', payload, 'received_at', ${ISO('received_at')})`
 

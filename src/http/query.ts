@@ -22,6 +22,12 @@ export const EventsQuerySchema = v.object({
   after: v.optional(whole(0, Number.MAX_SAFE_INTEGER), '0'),
 })
 
+export const StreamQuerySchema = v.object({
+  topic: v.optional(field),
+  // checked by the feed's own parser, as `Last-Event-ID` is
+  after: v.optional(v.string()),
+})
+
 export const TopicsQuerySchema = v.object({
   // a topic name, or '' for the first page: checked as a topic is, so the database gets it valid
   after: v.optional(v.union([v.literal(''), field]), ''),

@@ -7,6 +7,9 @@
 import type { HttpRequest, HttpResponse, us_socket_context_t } from 'uWebSockets.js'
 import type { AckMode } from '../config.js'
 import type { ErrorCode } from '../errors.js'
+import type { CommitSignal } from '../feed/commits.js'
+import type { ReadFeed } from '../feed/feed.js'
+import type { Hub } from '../feed/hub.js'
 import type { PublishResult } from '../ingest/ingestor.js'
 import type { BodyFormat } from '../ingest/formats.js'
 import type { Logger } from '../log.js'
@@ -33,6 +36,9 @@ export interface Services {
   workers(): ShardStats[]
   topics(query: TopicsQuery): Promise<TopicCounts[]>
   ready(): Promise<Readiness>
+  /** The gap-free feed of stored events, and when it may have grown. */
+  feed: ReadFeed
+  commits: CommitSignal
 }
 
 /** What the edge reports and serves for Prometheus (src/stats/metrics.ts). */
@@ -46,6 +52,8 @@ export interface HttpMetrics {
 /** The server's settings that handlers read. */
 export interface HandlerOptions extends BodyLimits {
   ackMode: AckMode
+  /** How far a stream subscriber may fall behind before it is disconnected. */
+  subscriberBufferBytes: number
   metrics: HttpMetrics
   log: Logger
 }
@@ -54,6 +62,8 @@ export interface HandlerOptions extends BodyLimits {
 export interface RouteContext {
   readonly services: Services
   readonly options: HandlerOptions
+  /** The stream subscribers, sharing reads of the feed. */
+  readonly hub: Hub
   /** True once shutdown began: routes that serve while closing may say so. */
   readonly closing: boolean
   /** The API document, serialised once. */

@@ -17,6 +17,7 @@ import type {
   us_socket_context_t,
 } from 'uWebSockets.js'
 import { AggregatorError } from '../errors.js'
+import { Hub } from '../feed/hub.js'
 import type { Uws } from '../uws.js'
 import { docsFiles } from './docs.js'
 import { openApiDocument } from './openapi.js'
@@ -49,9 +50,16 @@ declare module 'uWebSockets.js' {
   }
 }
 
+/** Events in one read of the feed for stream subscribers; `PAGE_MAX_BYTES` bounds its size too. */
+const STREAM_PAGE_EVENTS = 1000
+
 export interface ServerOptions extends HandlerOptions, PolicyOptions {
   host: string
   port: number
+  /** Bounds one page of the feed, for stream subscribers as for `GET /events`. */
+  pageMaxBytes: number
+  subscribersMax: number
+  heartbeatMs: number
   /** The service's version, for the API document. */
   version: string
 }
@@ -66,6 +74,7 @@ export class HttpServer implements RouteContext {
   private pending = 0
   private drained: (() => void) | null = null
   private readonly viewers: Viewers
+  readonly hub: Hub
 
   constructor(
     private readonly uws: Uws,
@@ -75,6 +84,14 @@ export class HttpServer implements RouteContext {
     this.openapi = JSON.stringify(openApiDocument(ROUTES, options.version))
     this.app = uws.module.App()
     this.viewers = new Viewers(this.app, services, options.log)
+    this.hub = new Hub(services.feed, services.commits, {
+      pageEvents: STREAM_PAGE_EVENTS,
+      // a page larger than a subscriber's bound would cut off a client that is merely busy
+      pageBytes: Math.min(options.pageMaxBytes, options.subscriberBufferBytes),
+      heartbeatMs: options.heartbeatMs,
+      max: options.subscribersMax,
+      failed: (error) => options.log.warn({ err: error }, 'the feed could not be read for streams'),
+    })
     for (const route of ROUTES) {
       if (isSocket(route)) this.registerSocket(route)
       else this.register(route)
@@ -113,6 +130,8 @@ export class HttpServer implements RouteContext {
   close(): Promise<void> {
     this.shuttingDown = true
     this.viewers.close()
+    // each open stream gets its `shutting_down` frame and ends: none is left pending
+    this.hub.close()
     if (this.listenSocket !== null) this.uws.module.us_listen_socket_close(this.listenSocket)
     this.listenSocket = null
     if (this.pending === 0) return Promise.resolve()

@@ -7,12 +7,15 @@
 import client from 'prom-client'
 import type { BatchReport, ShardStats } from '../pipeline/shard.js'
 import type { ErrorCode } from '../errors.js'
+import type { HubCounts } from '../feed/hub.js'
 import type { EdgeCounters } from './edge.js'
 
 export interface MetricsSources {
   shards(): ShardStats[]
   inFlight(): number
   edge: EdgeCounters
+  /** The stream subscribers and their reads of the feed. */
+  streams(): HubCounts
 }
 
 export class Metrics {
@@ -95,6 +98,27 @@ export class Metrics {
         this.set(sources.inFlight())
       },
     })
+    new client.Gauge({
+      name: 'aggregator_stream_subscribers',
+      help: 'Open `GET /events/stream` subscribers',
+      registers,
+      collect() {
+        this.set(sources.streams().subscribers)
+      },
+    })
+    new client.Gauge({
+      name: 'aggregator_stream_buffered_bytes',
+      help: 'Bytes waiting to be sent to stream subscribers (each bounded by SUBSCRIBER_BUFFER_BYTES)',
+      registers,
+      collect() {
+        this.set(sources.streams().bufferedBytes)
+      },
+    })
+    counter(
+      'aggregator_stream_feed_reads_total',
+      'Reads of the feed for stream subscribers: one per topic and wake-up, plus catch-up reads',
+      () => sources.streams().reads,
+    )
 
     /** This process's refusals by reason (error code); set at scrape time. */
     function refusals(name: string, help: string, pick: 'requests' | 'events'): void {

@@ -113,6 +113,8 @@ function fakeServices(held = true) {
     },
     workers: () => [],
     ready: () => Promise.resolve({ ready: true, checks: {} }),
+    feed: ({ after }) => Promise.resolve({ events: [], next: after, more: false }),
+    commits: { subscribe: () => () => {} },
   }
   return { services, calls, publishing, release: () => release() }
 }
@@ -128,6 +130,10 @@ async function start(
     bodyLimitBytes: 1024,
     bodyBudget: new BodyBudget(4096),
     bodyTimeoutMs: 10_000,
+    pageMaxBytes: 4096,
+    subscribersMax: 10,
+    subscriberBufferBytes: 4096,
+    heartbeatMs: 15_000,
     ackMode: 'async',
     tokens: new Tokens(tokens),
     authRead: true,
