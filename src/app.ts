@@ -16,14 +16,15 @@ import type { Notice } from 'postgres'
 import { connect, type Sql } from './db/connect.js'
 import { startEmbedded, type Embedded } from './db/embedded.js'
 import { migrate } from './db/migrate.js'
-import { ping, readEvents, readSummary, readTopics } from './db/read.js'
+import { ping, readSummary, readTopics } from './db/read.js'
 import { saveRejections } from './db/rejections.js'
 import { rollUpCounters } from './db/rollup.js'
 import { storeNamed } from './db/store.js'
 import { describeTarget, urlTarget, type DbTarget } from './db/target.js'
 import { waitForDatabase } from './db/wait.js'
-import { LocalCommits } from './feed/commits.js'
+import { Commits } from './feed/commits.js'
 import { feedReader } from './feed/feed.js'
+import { requireXidsAhead } from './feed/restored.js'
 import type { HubCounts } from './feed/hub.js'
 import { Tokens } from './http/auth.js'
 import { BodyBudget } from './http/budget.js'
@@ -79,10 +80,14 @@ export async function start(config: Config, log: Logger): Promise<Running> {
   // /readyz on its own connection: busy reads never make a healthy replica look down
   const probe = connect(target, { max: 1, connectTimeoutS, onnotice, statementTimeoutMs: 2000 })
   const clients = [sql, serving, probe]
+  // on its own connection (postgres.js opens one per client for LISTEN)
+  const commits = new Commits(serving, config.instanceId, log)
   let saving: NodeJS.Timeout | undefined
   try {
     await waitForDatabase(sql, describeTarget(target, embedded !== null), config.DB_WAIT_MS, log)
     const applied = await migrate(sql)
+    await requireXidsAhead(sql)
+    await commits.listen()
     const folded = await rollUpCounters(sql, config.instanceId)
     const edge = new EdgeCounters(log)
     // read at scrape time, when `shards` exists; only batch latencies are pushed as they happen
@@ -92,7 +97,6 @@ export async function start(config: Config, log: Logger): Promise<Running> {
       edge,
       streams: (): HubCounts => server.hub.counts,
     })
-    const commits = new LocalCommits()
     const shards = new Shards({
       onBatch: (report) => {
         metrics.batch(report)
@@ -150,13 +154,12 @@ export async function start(config: Config, log: Logger): Promise<Running> {
       {
         full: () => shards.full,
         publish: (body, format, ack) => ingestor.publish(body, format, ack),
-        events: (query) => readEvents(serving, query, config.PAGE_MAX_BYTES),
+        feed: feedReader(serving),
+        commits,
         stats,
         workers: () => shards.stats(),
         topics: (query) => readTopics(serving, query),
         ready: () => readiness(probe, shards, config.DB_TIMEOUT_MS),
-        feed: feedReader(serving),
-        commits,
       },
       {
         host: config.HOST,
@@ -164,11 +167,11 @@ export async function start(config: Config, log: Logger): Promise<Running> {
         bodyLimitBytes: config.BODY_LIMIT_BYTES,
         bodyTimeoutMs: config.BODY_TIMEOUT_MS,
         bodyBudget: new BodyBudget(config.bodyBudgetBytes),
-        pageMaxBytes: config.PAGE_MAX_BYTES,
         subscribersMax: config.SUBSCRIBERS_MAX,
         subscriberBufferBytes: config.SUBSCRIBER_BUFFER_BYTES,
         heartbeatMs: config.SSE_HEARTBEAT_MS,
         ackMode: config.ACK_MODE,
+        pageMaxBytes: config.PAGE_MAX_BYTES,
         tokens: new Tokens(config.AUTH_TOKENS ?? []),
         authRead: config.AUTH_READ,
         origins: new Origins(config.ALLOWED_ORIGINS ?? []),
@@ -207,6 +210,7 @@ export async function start(config: Config, log: Logger): Promise<Running> {
         await shards.close()
         clearInterval(saving)
         await save()
+        await commits.close()
         await Promise.all(clients.map((c) => c.end({ timeout: 5 })))
         await embedded?.stop()
       },

@@ -39,6 +39,8 @@ export const INTERNAL_ERRORS = {
     'The database did not answer within DB_WAIT_MS at start-up (each attempt is logged).',
   ERR_AGG_DB_REFUSED:
     'The database answered start-up with an error that waiting does not cure (password, no such database).',
+  ERR_AGG_FEED_XIDS:
+    "Stored events carry transaction ids at or above the cluster's next one (a dump restored into another cluster): new events would sort behind cursors given out. The process does not start; the message names the `pg_resetwal` that moves the cluster's counter past them.",
   ERR_AGG_UNKNOWN_STORE: 'STORE names no store implementation.',
   ERR_AGG_DASHBOARD_NOT_BUILT: 'The dashboard bundle is missing from dist/: run `npm run build`.',
   ERR_AGG_ATTEMPT_TIMEOUT:
@@ -100,7 +102,8 @@ export const ERRORS = {
   invalid_cursor: {
     status: 400,
     closes: false,
-    meaning: 'A cursor (`after`, `Last-Event-ID`) is not one the server handed out.',
+    meaning:
+      'The cursor (`after`, `Last-Event-ID`) is not one this server gave out; numeric cursors of older versions are refused, except `0` (the start).',
   },
   malformed_gzip: {
     status: 400,

@@ -158,8 +158,8 @@ t.test('/events rejects bad parameters with 400', async (t) => {
     'limit=0',
     'limit=10001',
     'limit=abc',
-    'after=-1',
     'topic=',
+    'wait=61',
     'limit=5&limit=6',
   ]) {
     const reply = await get(url, `/events?${query}`)

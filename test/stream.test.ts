@@ -10,9 +10,7 @@ import { testDatabase } from './support/database.js'
 import { SseReader, type StreamedEvent } from './support/sse.js'
 
 const db = await testDatabase(t)
-// one shard: the stand-in feed (until the gap-free one lands) pages on `seq`, which parallel
-// commits make visible out of order
-const app = await startApp(t, { DATABASE_URL: db.url, SHARDS: '1' })
+const app = await startApp(t, { DATABASE_URL: db.url })
 const url = app.url
 
 /** Every event of `topic` as `GET /events` lists them, in feed order. */

@@ -45,6 +45,17 @@ const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (instance, reason)
   );
   `,
+  `
+  -- The feed's order (src/db/feed.ts): each row carries the id of the transaction that stored it
+  -- (the merge's, by this default), and the feed serves rows whose transaction is below every
+  -- transaction still open, in (xid, seq) order. Existing rows all get this migration's id and
+  -- keep their seq order. Adding a column with a volatile default rewrites the table.
+  ALTER TABLE events ADD COLUMN xid xid8 NOT NULL DEFAULT pg_current_xact_id();
+  CREATE INDEX events_xid_seq ON events (xid, seq);
+  CREATE INDEX events_topic_xid_seq ON events (topic, xid, seq);
+  -- the per-topic feed reads (topic, xid, seq) now; nothing else pages by (topic, seq)
+  DROP INDEX events_topic_seq;
+  `,
 ]
 
 /** Arbitrary constant naming this service's migration lock. */

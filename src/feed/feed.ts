@@ -1,10 +1,10 @@
 /**
- * Pages of the feed: stored events after a cursor, each with the cursor after it. Stand-in until
- * the feed's own reader lands: it pages on `seq` over today's schema.
+ * The feed: every stored event exactly once, in one order that never changes once read (see
+ * src/db/feed.ts for why), a page at a time from a cursor.
  */
 import type { Sql } from '../db/connect.js'
-import { EVENT_JSON } from '../db/read.js'
-import type { Cursor } from './cursor.js'
+import { readFeedPage } from '../db/feed.js'
+import { cursorAt, positionOf, type Cursor } from './cursor.js'
 
 export interface FeedQuery {
   readonly after: Cursor
@@ -13,48 +13,48 @@ export interface FeedQuery {
   readonly maxBytes: number
 }
 
-/** `json`: the object `GET /events` lists. */
 export interface FeedEvent {
+  /** Resumes after this event. */
   readonly cursor: Cursor
+  /** The event as `GET /events` lists it. */
   readonly json: string
 }
 
-/** `next === after` when `events` is empty. */
 export interface FeedPage {
   readonly events: readonly FeedEvent[]
+  /** The last event's cursor; `after` when the page is empty. */
   readonly next: Cursor
+  /** More may follow: the page is full by count or bytes, or committed events are held back. */
   readonly more: boolean
 }
 
 export type ReadFeed = (query: FeedQuery) => Promise<FeedPage>
 
-/** Events one read builds at most, below any `limit`: PostgreSQL builds each one's JSON. */
-const READ_EVENTS = 200
+/**
+ * How long a read waits for older transactions to end when events committed after them are held
+ * back, before it answers with what it has. Most such transactions are other batches a moment
+ * from committing; a read that follows a publish then sees the publish's events.
+ */
+export const SETTLE_MS = 2000
+const FIRST_PAUSE_MS = 5
+const LONGEST_PAUSE_MS = 100
 
-/** Reads the feed through `sql`: a page holds at least one event, and stops before `maxBytes`. */
 export function feedReader(sql: Sql): ReadFeed {
-  return async ({ after, topic, limit, maxBytes }) => {
-    // rows up to the one that reaches `maxBytes`: that one is sent only when it is the first
-    const rows = await sql.unsafe<{ cursor: string; json: string; before: string }[]>(
-      `SELECT cursor, json, before FROM (
-         SELECT seq, seq::text AS cursor, json,
-                sum(octet_length(json)) OVER (ORDER BY seq) - octet_length(json) AS before
-         FROM (SELECT seq, (${EVENT_JSON})::text AS json FROM events
-               WHERE ${topic === null ? '$1::text IS NULL' : 'topic = $1'} AND seq > $2
-               ORDER BY seq LIMIT $3) page) sized
-       WHERE before < $4 ORDER BY seq`,
-      [topic, after, Math.min(limit, READ_EVENTS), maxBytes],
-    )
-    const events = rows
-      .filter((row, i) => i === 0 || Number(row.before) + Buffer.byteLength(row.json) <= maxBytes)
-      .map((row) => ({ cursor: row.cursor as Cursor, json: row.json }))
-    return {
-      events,
-      next: events.at(-1)?.cursor ?? after,
-      more:
-        rows.length === Math.min(limit, READ_EVENTS) ||
-        events.length < rows.length ||
-        (rows.length === 1 && Buffer.byteLength(rows[0]!.json) >= maxBytes),
+  return async (query) => {
+    const after = positionOf(query.after)
+    const started = performance.now()
+    for (let pause = FIRST_PAUSE_MS; ; pause = Math.min(pause * 2, LONGEST_PAUSE_MS)) {
+      const read = await readFeedPage(sql, after, query.topic, query.limit, query.maxBytes)
+      const full = read.rows.length === query.limit || read.cut
+      if (full || !read.held || performance.now() - started + pause > SETTLE_MS) {
+        const events = read.rows.map((row) => ({ cursor: cursorAt(row), json: row.json }))
+        return {
+          events,
+          next: events.at(-1)?.cursor ?? query.after,
+          more: full || read.held,
+        }
+      }
+      await new Promise((resolve) => setTimeout(resolve, pause))
     }
   }
 }

@@ -4,6 +4,8 @@ import { field } from '../ingest/event.js'
 
 export const MAX_PAGE = 10_000
 export const DEFAULT_PAGE = 1_000
+/** Longest long poll of `GET /events`, in seconds. */
+export const MAX_WAIT_S = 60
 
 const whole = (min: number, max: number) =>
   v.pipe(
@@ -19,14 +21,12 @@ export const EventsQuerySchema = v.object({
   // not sent to the database to fail there
   topic: v.optional(field),
   limit: v.optional(whole(1, MAX_PAGE), String(DEFAULT_PAGE)),
-  after: v.optional(whole(0, Number.MAX_SAFE_INTEGER), '0'),
+  // checked as a cursor by the handler: a malformed one is `invalid_cursor`, not `invalid_query`
+  after: v.optional(v.string()),
+  wait: v.optional(whole(0, MAX_WAIT_S), '0'),
 })
 
-export const StreamQuerySchema = v.object({
-  topic: v.optional(field),
-  // checked by the feed's own parser, as `Last-Event-ID` is
-  after: v.optional(v.string()),
-})
+export const StreamQuerySchema = v.pick(EventsQuerySchema, ['topic', 'after'])
 
 export const TopicsQuerySchema = v.object({
   // a topic name, or '' for the first page: checked as a topic is, so the database gets it valid

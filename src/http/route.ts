@@ -7,14 +7,14 @@
 import type { HttpRequest, HttpResponse, us_socket_context_t } from 'uWebSockets.js'
 import type { AckMode } from '../config.js'
 import type { ErrorCode } from '../errors.js'
-import type { CommitSignal } from '../feed/commits.js'
-import type { ReadFeed } from '../feed/feed.js'
 import type { Hub } from '../feed/hub.js'
 import type { PublishResult } from '../ingest/ingestor.js'
 import type { BodyFormat } from '../ingest/formats.js'
 import type { Logger } from '../log.js'
 import type { ShardStats } from '../pipeline/shard.js'
-import type { EventsPage, EventsQuery, TopicCounts, TopicsQuery } from '../read-model.js'
+import type { CommitSignal } from '../feed/commits.js'
+import type { ReadFeed } from '../feed/feed.js'
+import type { TopicCounts, TopicsQuery } from '../read-model.js'
 import type { Stats } from '../stats/stats.js'
 import type { BodyLimits } from './body.js'
 import type { StaticFile } from './docs.js'
@@ -30,15 +30,15 @@ export interface Services {
   /** True while the queues are full: a publish is refused before its body is read. */
   full(): boolean
   publish(body: Uint8Array, format: BodyFormat, ack: AckMode): Promise<PublishResult>
-  events(query: EventsQuery): Promise<EventsPage>
+  /** Pages of the feed of stored events. */
+  feed: ReadFeed
+  /** Wakes readers waiting for the feed to grow. */
+  commits: CommitSignal
   stats(): Promise<Stats>
   /** The shards' state, read in this process without the database (the dashboard in an outage). */
   workers(): ShardStats[]
   topics(query: TopicsQuery): Promise<TopicCounts[]>
   ready(): Promise<Readiness>
-  /** The gap-free feed of stored events, and when it may have grown. */
-  feed: ReadFeed
-  commits: CommitSignal
 }
 
 /** What the edge reports and serves for Prometheus (src/stats/metrics.ts). */
@@ -52,6 +52,8 @@ export interface HttpMetrics {
 /** The server's settings that handlers read. */
 export interface HandlerOptions extends BodyLimits {
   ackMode: AckMode
+  /** PAGE_MAX_BYTES: the largest page of the feed. */
+  pageMaxBytes: number
   /** How far a stream subscriber may fall behind before it is disconnected. */
   subscriberBufferBytes: number
   metrics: HttpMetrics
@@ -66,6 +68,11 @@ export interface RouteContext {
   readonly hub: Hub
   /** True once shutdown began: routes that serve while closing may say so. */
   readonly closing: boolean
+  /**
+   * Runs `hook` once when shutdown begins (at once if it has): a request that waits (a long
+   * poll) answers then, so shutdown does not wait for it. Returns the function that cancels it.
+   */
+  whenClosing(hook: () => void): () => void
   /** The API document, serialised once. */
   readonly openapi: string
   /** `/docs` and its assets, by path. */

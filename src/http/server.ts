@@ -56,8 +56,6 @@ const STREAM_PAGE_EVENTS = 1000
 export interface ServerOptions extends HandlerOptions, PolicyOptions {
   host: string
   port: number
-  /** Bounds one page of the feed, for stream subscribers as for `GET /events`. */
-  pageMaxBytes: number
   subscribersMax: number
   heartbeatMs: number
   /** The service's version, for the API document. */
@@ -75,6 +73,7 @@ export class HttpServer implements RouteContext {
   private drained: (() => void) | null = null
   private readonly viewers: Viewers
   readonly hub: Hub
+  private readonly closingHooks = new Set<() => void>()
 
   constructor(
     private readonly uws: Uws,
@@ -101,6 +100,17 @@ export class HttpServer implements RouteContext {
 
   get closing(): boolean {
     return this.shuttingDown
+  }
+
+  whenClosing(hook: () => void): () => void {
+    if (this.shuttingDown) {
+      hook()
+      return () => {}
+    }
+    // a function given twice is two hooks: each cancels its own
+    const own = () => hook()
+    this.closingHooks.add(own)
+    return () => this.closingHooks.delete(own)
   }
 
   /**
@@ -130,6 +140,8 @@ export class HttpServer implements RouteContext {
   close(): Promise<void> {
     this.shuttingDown = true
     this.viewers.close()
+    for (const hook of [...this.closingHooks]) hook()
+    this.closingHooks.clear()
     // each open stream gets its `shutting_down` frame and ends: none is left pending
     this.hub.close()
     if (this.listenSocket !== null) this.uws.module.us_listen_socket_close(this.listenSocket)

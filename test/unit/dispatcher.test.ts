@@ -106,15 +106,14 @@ function fakeServices(held = true) {
         if (!held) release()
       })
     },
-    events: () => Promise.resolve({ json: '[]', count: 0, lastSeq: null, more: false }),
+    feed: (query) => Promise.resolve({ events: [], next: query.after, more: false }),
+    commits: { subscribe: () => () => {} },
     stats: () => {
       calls.stats++
       return Promise.resolve(STATS)
     },
     workers: () => [],
     ready: () => Promise.resolve({ ready: true, checks: {} }),
-    feed: ({ after }) => Promise.resolve({ events: [], next: after, more: false }),
-    commits: { subscribe: () => () => {} },
   }
   return { services, calls, publishing, release: () => release() }
 }
@@ -130,11 +129,11 @@ async function start(
     bodyLimitBytes: 1024,
     bodyBudget: new BodyBudget(4096),
     bodyTimeoutMs: 10_000,
-    pageMaxBytes: 4096,
     subscribersMax: 10,
     subscriberBufferBytes: 4096,
     heartbeatMs: 15_000,
     ackMode: 'async',
+    pageMaxBytes: 1024,
     tokens: new Tokens(tokens),
     authRead: true,
     origins: new Origins(origins),
@@ -333,7 +332,7 @@ t.test('a read the database refuses as data (SQLSTATE class 22) is a 400, not a 
   const failing = (code: string) =>
     Object.assign(new Error('the database refused'), { code, severity: 'ERROR' })
   let next: Error = failing('22021')
-  fake.services.events = () => Promise.reject(next)
+  fake.services.feed = () => Promise.reject(next)
   const { connect } = await start(t, fake.services)
   const client = await connect()
   const refused = await client.request('GET', '/events?topic=x')

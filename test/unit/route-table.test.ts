@@ -74,7 +74,7 @@ t.test(
       '503': ['shutting_down'],
     })
     t.same(documentedErrors('/events', 'get'), {
-      '400': ['invalid_query'],
+      '400': ['invalid_query', 'invalid_cursor'],
       '401': ['unauthorized'],
       '503': ['database_unavailable', 'shutting_down'],
     })

@@ -1,40 +1,57 @@
-/** `GET /events`, `GET /stats` and `GET /topics`: what the store holds, read from PostgreSQL. */
+/** `GET /events` (the feed), `GET /stats` and `GET /topics`: what the store holds. */
 import type { HttpRequest } from 'uWebSockets.js'
-import type { EventsPage } from '../../read-model.js'
+import { cursorProblem, parseCursor, START } from '../../feed/cursor.js'
+import type { FeedPage } from '../../feed/feed.js'
 import type { Logger } from '../../log.js'
 import { databaseUnavailable } from '../failures.js'
 import { EVENT_REF, json, parameters } from '../openapi.js'
-import { EventsQuerySchema, parseQuery, TopicsQuerySchema } from '../query.js'
+import { pollFeed } from '../long-poll.js'
+import { EventsQuerySchema, MAX_WAIT_S, parseQuery, TopicsQuerySchema } from '../query.js'
 import type { Exchange } from '../respond.js'
 import type { HttpEndpoint, RouteContext } from '../route.js'
 
 export const events: HttpEndpoint = {
-  handle(ex: Exchange, req: HttpRequest, { services, options }: RouteContext): void {
+  handle(ex: Exchange, req: HttpRequest, context: RouteContext): void {
     const query = parseQuery(EventsQuerySchema, req.getQuery() ?? '')
     if (!query.ok) {
       ex.fail('invalid_query', query.message)
       return
     }
-    const { topic, limit, after } = query.value
-    services.events({ topic: topic ?? null, limit, after }).then(
-      (page) => ex.json(200, page.json, nextPage(page, topic, limit)),
+    const { topic = null, limit, wait } = query.value
+    const given = query.value.after
+    const after = given === undefined ? START : parseCursor(given)
+    if (after === undefined) {
+      ex.fail('invalid_cursor', cursorProblem(given!))
+      return
+    }
+    const maxBytes = context.options.pageMaxBytes
+    pollFeed(ex, context, { after, topic, limit, maxBytes }, wait * 1000).then(
+      (page) =>
+        ex.json(
+          200,
+          `[${page.events.map((e) => e.json).join(',')}]`,
+          pageHeaders(page, topic, limit),
+        ),
       (error: unknown) =>
         isDataError(error)
-          ? refusedByStore(ex, options.log, error)
-          : databaseUnavailable(ex, options.log, error),
+          ? refusedByStore(ex, context.options.log, error)
+          : databaseUnavailable(ex, context.options.log, error),
     )
   },
-  errors: ['invalid_query', 'database_unavailable'],
+  errors: ['invalid_query', 'invalid_cursor', 'database_unavailable'],
   openapi: {
-    summary: 'Stored events in ingestion order, a page at a time',
+    summary:
+      'The feed: every stored event exactly once, in an order that never changes, a page at a time',
     parameters: parameters(EventsQuerySchema, {
       topic: 'Only this topic (default: all)',
       limit: 'Most events in a page, 1-10000 (default 1000); PAGE_MAX_BYTES bounds its size too',
-      after: 'Cursor: X-Next-Cursor of the previous page',
+      after:
+        'Cursor: X-Next-Cursor of the previous answer (default: from the start; `0` also means the start)',
+      wait: `Long poll: with no event to answer yet, wait up to this many seconds (0-${MAX_WAIT_S}, default 0) for one to be stored`,
     }),
     responses: {
       '200': {
-        ...json('A bare array; exactly [] when nothing matches', {
+        ...json('A bare array; exactly [] when nothing (yet) follows the cursor', {
           type: 'array',
           items: {
             allOf: [
@@ -51,7 +68,11 @@ export const events: HttpEndpoint = {
             schema: { type: 'string' },
             description: '<…>; rel="next" when more may follow',
           },
-          'X-Next-Cursor': { schema: { type: 'string' } },
+          'X-Next-Cursor': {
+            schema: { type: 'string' },
+            description:
+              'Always: the cursor to resume from (after the last event; the one asked for when the page is empty)',
+          },
         },
       },
     },
@@ -73,18 +94,15 @@ function refusedByStore(ex: Exchange, log: Logger, error: unknown): void {
   ex.fail('invalid_query', 'a query parameter is not a value the store can compare')
 }
 
-/** A page that is full, by count or by bytes, may have a next one: its link and cursor. */
-function nextPage(
-  page: EventsPage,
-  topic: string | undefined,
-  limit: number,
-): Record<string, string> {
-  if (!page.more || page.lastSeq === null) return {}
+/** The cursor to resume from, always; the next page's link when more may follow. */
+function pageHeaders(page: FeedPage, topic: string | null, limit: number): Record<string, string> {
+  const headers: Record<string, string> = { 'X-Next-Cursor': page.next }
+  if (!page.more) return headers
   const next = new URLSearchParams()
-  if (topic !== undefined) next.set('topic', topic)
+  if (topic !== null) next.set('topic', topic)
   next.set('limit', String(limit))
-  next.set('after', String(page.lastSeq))
-  return { Link: `</events?${next.toString()}>; rel="next"`, 'X-Next-Cursor': String(page.lastSeq) }
+  next.set('after', page.next)
+  return { ...headers, Link: `</events?${next.toString()}>; rel="next"` }
 }
 
 export const stats: HttpEndpoint = {
