@@ -47,7 +47,6 @@ export class SseStream implements Sink {
   private held = 0
   private queue: string[] = []
   private queued = 0
-  private subscription: Subscription | null = null
 
   constructor(
     private readonly ex: Exchange,
@@ -58,7 +57,7 @@ export class SseStream implements Sink {
 
   /** Answers 200 and sends a first heartbeat, so the client knows it is subscribed. */
   start(subscription: Subscription): void {
-    this.subscription = subscription
+    // ended by either side, the subscriber leaves the hub
     this.ex.whenSettled(() => subscription.cancel())
     this.ex.res.onWritable(() => this.drain())
     const headers = { 'Cache-Control': 'no-store', 'X-Accel-Buffering': 'no' }
@@ -94,7 +93,6 @@ export class SseStream implements Sink {
     this.queue.push(text)
     this.queued += Buffer.byteLength(text)
     if (this.buffered > this.boundBytes) {
-      this.subscription?.cancel()
       this.onTooSlow()
       this.end('subscriber_too_slow')
     }

@@ -42,12 +42,15 @@ async function samples(m: Metrics): Promise<Record<string, number>> {
 
 function metrics(shards: ShardStats[] = [], inFlight = 0) {
   const edge = new EdgeCounters(pino({ level: 'silent' }))
-  return { edge, metrics: new Metrics({
+  return {
+    edge,
+    metrics: new Metrics({
       shards: () => shards,
       inFlight: () => inFlight,
       edge,
       streams: () => ({ subscribers: 2, reads: 5, bufferedBytes: 7 }),
-    }) }
+    }),
+  }
 }
 
 t.test('event counters are read at scrape time from the shards and the edge', async (t) => {
