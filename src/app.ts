@@ -24,6 +24,7 @@ import { waitForDatabase } from './db/wait.js'
 import { Commits } from './feed/commits.js'
 import { feedReader } from './feed/feed.js'
 import { requireXidsAhead } from './feed/restored.js'
+import type { HubCounts } from './feed/hub.js'
 import { Tokens } from './http/auth.js'
 import { BodyBudget } from './http/budget.js'
 import { Origins } from './http/origin.js'
@@ -99,6 +100,7 @@ export async function start(config: Config, log: Logger): Promise<Running> {
       version: VERSION,
       queueFill: () => shards.fill,
       databaseUp: () => ready().then(({ checks }) => checks.database),
+      streams: (): HubCounts => server.hub.counts,
     })
     const shards = new Shards({
       onBatch: (report) => {
@@ -170,6 +172,9 @@ export async function start(config: Config, log: Logger): Promise<Running> {
         bodyLimitBytes: config.BODY_LIMIT_BYTES,
         bodyTimeoutMs: config.BODY_TIMEOUT_MS,
         bodyBudget: new BodyBudget(config.bodyBudgetBytes),
+        subscribersMax: config.SUBSCRIBERS_MAX,
+        subscriberBufferBytes: config.SUBSCRIBER_BUFFER_BYTES,
+        heartbeatMs: config.SSE_HEARTBEAT_MS,
         ackMode: config.ACK_MODE,
         pageMaxBytes: config.PAGE_MAX_BYTES,
         tokens: new Tokens(config.AUTH_TOKENS ?? []),

@@ -54,6 +54,9 @@ export const ConfigSchema = v.object({
   BODY_BUDGET_BYTES: v.optional(whole(1024, 64 * 1024 ** 3)),
   PAGE_MAX_BYTES: int(1024, 1024 ** 3, 4 * 1024 ** 2),
   MAX_EVENTS_PER_REQUEST: int(1, 1_000_000, 10_000),
+  SUBSCRIBERS_MAX: int(0, 1_000_000, 1000),
+  SUBSCRIBER_BUFFER_BYTES: int(1024, 1024 ** 3, 8 * 1024 ** 2),
+  SSE_HEARTBEAT_MS: int(100, 3_600_000, 15_000),
   ACK_MODE: choice(['durable', 'async'], 'durable'),
   ACK_TIMEOUT_MS: int(100, 600_000, 30_000),
   LOG_LEVEL: choice(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'info'),
@@ -167,6 +170,21 @@ export const CONFIG_DOCS: { readonly [K in keyof typeof ConfigSchema.entries]: C
       'Largest `GET /events` page: a page stops before the event that would pass it (but holds at least one), and its cursor points after its last event. Bounds what one read builds in PostgreSQL and in this process; lower it to read large events in smaller pages.',
   },
   MAX_EVENTS_PER_REQUEST: { unit: 'events', meaning: 'Most events in one request (`413` above).' },
+  SUBSCRIBERS_MAX: {
+    unit: 'streams',
+    meaning:
+      '`GET /events/stream` subscribers this process serves at once; one more gets `503` `too_many_subscribers` + `Retry-After`. Subscribers to one topic share one read of the database per commit, so the cost is mostly the bytes each is sent.',
+  },
+  SUBSCRIBER_BUFFER_BYTES: {
+    unit: 'bytes',
+    meaning:
+      'How much a stream subscriber that reads slower than events arrive may have waiting in this process before it gets the `subscriber_too_slow` frame and is disconnected (it resumes with `Last-Event-ID`). Bounds memory per subscriber; also caps the size of one read of the feed for streams.',
+  },
+  SSE_HEARTBEAT_MS: {
+    unit: 'ms',
+    meaning:
+      'A `: heartbeat` comment on every idle stream this often, so proxies keep it open and clients notice a dead one; the feed is also read this often, for commits no signal announced.',
+  },
   ACK_MODE: {
     unit: '—',
     meaning:

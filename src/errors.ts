@@ -209,6 +209,12 @@ export const ERRORS = {
     closes: false,
     meaning: 'The database could not be read.',
   },
+  too_many_subscribers: {
+    status: 503,
+    retryAfter: 1,
+    closes: false,
+    meaning: 'SUBSCRIBERS_MAX streams are open on this server already.',
+  },
   shutting_down: {
     status: 503,
     retryAfter: 1,

@@ -26,6 +26,8 @@ export const EventsQuerySchema = v.object({
   wait: v.optional(whole(0, MAX_WAIT_S), '0'),
 })
 
+export const StreamQuerySchema = v.pick(EventsQuerySchema, ['topic', 'after'])
+
 export const TopicsQuerySchema = v.object({
   // a topic name, or '' for the first page: checked as a topic is, so the database gets it valid
   after: v.optional(v.union([v.literal(''), field]), ''),

@@ -43,6 +43,8 @@ export class Exchange {
   /** Whether the request body was read to its end: see `ErrorSpec.closes`. */
   private bodyRead = false
   private failure: ErrorCode | null = null
+  /** The status of a streamed answer once begun (`begin`). */
+  private streaming: number | null = null
   /** Run once when the exchange settles, answered or aborted: what it holds is let go. */
   private settleHooks: (() => void)[] = []
 
@@ -80,6 +82,37 @@ export class Exchange {
       this.res.end(body, close)
     })
     this.settle(status)
+  }
+
+  /**
+   * Starts a streamed answer: the head and a first chunk now, more with `write`, then `finish`.
+   * The exchange settles when it finishes or the client leaves.
+   */
+  begin(status: number, type: string, headers: Headers, first: string): boolean {
+    let written = false
+    if (this.settled) return written
+    this.res.cork(() => {
+      this.res.writeStatus(STATUS[status] ?? String(status))
+      this.res.writeHeader('Content-Type', type)
+      for (const key in headers) this.res.writeHeader(key, headers[key]!)
+      written = this.res.write(first)
+    })
+    this.streaming = status
+    return written
+  }
+
+  /** One more chunk of a streamed answer: false when it was buffered (see `HttpResponse.write`). */
+  write(chunk: string): boolean {
+    let written = false
+    if (!this.settled) this.res.cork(() => (written = this.res.write(chunk)))
+    return written
+  }
+
+  /** Ends a streamed answer with a last chunk, and its connection. */
+  finish(last: string): void {
+    if (this.settled || this.streaming === null) return
+    this.res.cork(() => this.res.end(last, true))
+    this.settle(this.streaming)
   }
 
   private settle(status: number | null): void {

@@ -7,6 +7,7 @@
 import type { HttpRequest, HttpResponse, us_socket_context_t } from 'uWebSockets.js'
 import type { AckMode } from '../config.js'
 import type { ErrorCode } from '../errors.js'
+import type { Hub } from '../feed/hub.js'
 import type { PublishResult } from '../ingest/ingestor.js'
 import type { BodyFormat } from '../ingest/formats.js'
 import type { Logger } from '../log.js'
@@ -53,6 +54,8 @@ export interface HandlerOptions extends BodyLimits {
   ackMode: AckMode
   /** PAGE_MAX_BYTES: the largest page of the feed. */
   pageMaxBytes: number
+  /** How far a stream subscriber may fall behind before it is disconnected. */
+  subscriberBufferBytes: number
   metrics: HttpMetrics
   log: Logger
   /** The service's version, for the API document and `/healthz`. */
@@ -63,6 +66,8 @@ export interface HandlerOptions extends BodyLimits {
 export interface RouteContext {
   readonly services: Services
   readonly options: HandlerOptions
+  /** The stream subscribers, sharing reads of the feed. */
+  readonly hub: Hub
   /** True once shutdown began, leaving rotation included: routes that serve while closing may say so. */
   readonly closing: boolean
   /**

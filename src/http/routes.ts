@@ -10,6 +10,7 @@ import { health, metrics, readyz } from './routes/operations.js'
 import { dashboard, docsAssets, docsPage, openapi } from './routes/pages.js'
 import { publish, publishBatch } from './routes/publish.js'
 import { events, stats, topics } from './routes/read.js'
+import { eventStream } from './routes/stream.js'
 
 // prettier-ignore
 // a foreign page may store events or watch the feed without reading an answer: `origin: 'same'`
@@ -17,6 +18,8 @@ export const ROUTES: readonly Route[] = [
   { method: 'POST', path: '/publish',       label: 'publish',   auth: 'publish', origin: 'same', whileClosing: 'refuse', ...publish },
   { method: 'POST', path: '/publish/batch', label: 'publish',   auth: 'publish', origin: 'same', whileClosing: 'refuse', ...publishBatch },
   { method: 'GET',  path: '/events',        label: 'events',    auth: 'read',    origin: 'any',  whileClosing: 'refuse', ...events },
+  // a stream in progress is ended with its `shutting_down` frame
+  { method: 'GET',  path: '/events/stream', label: 'stream',    auth: 'read',    origin: 'any',  whileClosing: 'refuse', ...eventStream },
   { method: 'GET',  path: '/stats',         label: 'stats',     auth: 'read',    origin: 'any',  whileClosing: 'refuse', ...stats },
   { method: 'GET',  path: '/topics',        label: 'topics',    auth: 'read',    origin: 'any',  whileClosing: 'refuse', ...topics },
   // orchestrators keep probing while the server drains

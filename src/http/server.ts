@@ -18,6 +18,7 @@ import type {
   us_socket_context_t,
 } from 'uWebSockets.js'
 import { AggregatorError } from '../errors.js'
+import { Hub } from '../feed/hub.js'
 import type { Uws } from '../uws.js'
 import { docsFiles } from './docs.js'
 import { openApiDocument } from './openapi.js'
@@ -50,9 +51,14 @@ declare module 'uWebSockets.js' {
   }
 }
 
+/** Events in one read of the feed for stream subscribers; `PAGE_MAX_BYTES` bounds its size too. */
+const STREAM_PAGE_EVENTS = 1000
+
 export interface ServerOptions extends HandlerOptions, PolicyOptions {
   host: string
   port: number
+  subscribersMax: number
+  heartbeatMs: number
 }
 
 export class HttpServer implements RouteContext {
@@ -66,6 +72,7 @@ export class HttpServer implements RouteContext {
   private pending = 0
   private drained: (() => void) | null = null
   private readonly viewers: Viewers
+  readonly hub: Hub
   private readonly closingHooks = new Set<() => void>()
 
   constructor(
@@ -76,6 +83,14 @@ export class HttpServer implements RouteContext {
     this.openapi = JSON.stringify(openApiDocument(ROUTES, options.version))
     this.app = uws.module.App()
     this.viewers = new Viewers(this.app, services, options.log)
+    this.hub = new Hub(services.feed, services.commits, {
+      pageEvents: STREAM_PAGE_EVENTS,
+      // a page larger than a subscriber's bound would cut off a client that is merely busy
+      pageBytes: Math.min(options.pageMaxBytes, options.subscriberBufferBytes),
+      heartbeatMs: options.heartbeatMs,
+      max: options.subscribersMax,
+      failed: (error) => options.log.warn({ err: error }, 'the feed could not be read for streams'),
+    })
     for (const route of ROUTES) {
       if (isSocket(route)) this.registerSocket(route)
       else this.register(route)
@@ -133,6 +148,8 @@ export class HttpServer implements RouteContext {
     this.viewers.close()
     for (const hook of [...this.closingHooks]) hook()
     this.closingHooks.clear()
+    // each open stream gets its `shutting_down` frame and ends: none is left pending
+    this.hub.close()
     if (this.listenSocket !== null) this.uws.module.us_listen_socket_close(this.listenSocket)
     this.listenSocket = null
     if (this.pending === 0) return Promise.resolve()

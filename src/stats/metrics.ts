@@ -7,6 +7,7 @@
 import client from 'prom-client'
 import type { BatchReport, ShardStats } from '../pipeline/shard.js'
 import type { ErrorCode } from '../errors.js'
+import type { HubCounts } from '../feed/hub.js'
 import type { EdgeCounters } from './edge.js'
 
 export interface MetricsSources {
@@ -19,6 +20,8 @@ export interface MetricsSources {
   queueFill(): number
   /** Whether the database answers now; asked at scrape time, bounded by its own timeout. */
   databaseUp(): Promise<boolean>
+  /** The stream subscribers and their reads of the feed. */
+  streams(): HubCounts
 }
 
 export class Metrics {
@@ -124,6 +127,27 @@ export class Metrics {
         this.set((await sources.databaseUp()) ? 1 : 0)
       },
     })
+    new client.Gauge({
+      name: 'aggregator_stream_subscribers',
+      help: 'Open `GET /events/stream` subscribers',
+      registers,
+      collect() {
+        this.set(sources.streams().subscribers)
+      },
+    })
+    new client.Gauge({
+      name: 'aggregator_stream_buffered_bytes',
+      help: 'Bytes waiting to be sent to stream subscribers (each bounded by SUBSCRIBER_BUFFER_BYTES)',
+      registers,
+      collect() {
+        this.set(sources.streams().bufferedBytes)
+      },
+    })
+    counter(
+      'aggregator_stream_feed_reads_total',
+      'Reads of the feed for stream subscribers: one per topic and wake-up, plus catch-up reads',
+      () => sources.streams().reads,
+    )
 
     /** This process's refusals by reason (error code); set at scrape time. */
     function refusals(name: string, help: string, pick: 'requests' | 'events'): void {

@@ -15,6 +15,10 @@ export class FakeResponse {
   private corked = false
   private abort: (() => void) | null = null
   private data: ((chunk: ArrayBuffer, isLast: boolean) => void) | null = null
+  /** A streamed body's chunks; `write` refuses (buffers) while `writable` is false. */
+  readonly chunks: string[] = []
+  writable = true
+  private writableHandler: ((offset: number) => boolean) | null = null
 
   get res(): HttpResponse {
     return this as unknown as HttpResponse
@@ -55,6 +59,23 @@ export class FakeResponse {
     this.body = String(body)
     this.closed = closeConnection
     return this
+  }
+
+  write(chunk: string): boolean {
+    this.allCorked &&= this.corked
+    this.chunks.push(chunk)
+    return this.writable
+  }
+
+  onWritable(handler: (offset: number) => boolean): this {
+    this.writableHandler = handler
+    return this
+  }
+
+  /** The socket drained: what uWebSockets.js does then. `accept`: whether it takes the next write. */
+  drained(accept = true): boolean {
+    this.writable = accept
+    return this.writableHandler?.(0) ?? true
   }
 
   /** The client goes away. */

@@ -49,6 +49,7 @@ function metrics(shards: ShardStats[] = [], inFlight = 0) {
     version: '1.2.3',
     queueFill: () => 0.25,
     databaseUp: async () => false,
+    streams: () => ({ subscribers: 2, reads: 5, bufferedBytes: 7 }),
   })
   return { edge, metrics }
 }
