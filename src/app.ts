@@ -16,7 +16,7 @@ import type { Notice } from 'postgres'
 import { connect, type Sql } from './db/connect.js'
 import { startEmbedded, type Embedded } from './db/embedded.js'
 import { migrate } from './db/migrate.js'
-import { ping, readEvents, readSummary, readTopics } from './db/read.js'
+import { ping, readEvents, readSummary, readTopicTotals, readTopics } from './db/read.js'
 import { saveRejections } from './db/rejections.js'
 import { rollUpCounters } from './db/rollup.js'
 import { storeNamed } from './db/store.js'
@@ -34,6 +34,8 @@ import { Metrics } from './stats/metrics.js'
 import { EdgeCounters } from './stats/edge.js'
 import { SharedSnapshot } from './stats/shared-snapshot.js'
 import { snapshot } from './stats/stats.js'
+import { readVitals } from './stats/vitals.js'
+import { TopicActivity } from './dashboard/topic-activity.js'
 import { loadUws } from './uws.js'
 
 const VERSION = (createRequire(import.meta.url)('../../package.json') as { version: string })
@@ -88,8 +90,12 @@ export async function start(config: Config, log: Logger): Promise<Running> {
       inFlight: () => shards.inFlight,
       edge,
     })
+    const activity = new TopicActivity()
     const shards = new Shards({
-      onBatch: (report) => metrics.batch(report),
+      onBatch: (report) => {
+        metrics.batch(report)
+        activity.batch(report)
+      },
       store: storeNamed(config.STORE),
       shards: config.SHARDS,
       batchMaxEvents: config.BATCH_MAX_EVENTS,
@@ -147,6 +153,18 @@ export async function start(config: Config, log: Logger): Promise<Running> {
         workers: () => shards.stats(),
         topics: (query) => readTopics(serving, query),
         ready: () => readiness(probe, shards, config.DB_TIMEOUT_MS),
+        topicTotals: (topics) => readTopicTotals(serving, topics),
+        vitals: () =>
+          readVitals({
+            edge,
+            shards,
+            metrics,
+            limits: {
+              queueMaxEvents: config.QUEUE_MAX_EVENTS,
+              queueMaxBytes: config.QUEUE_MAX_BYTES,
+            },
+          }),
+        activity,
       },
       {
         host: config.HOST,

@@ -12,7 +12,9 @@ import type { BodyFormat } from '../ingest/formats.js'
 import type { Logger } from '../log.js'
 import type { ShardStats } from '../pipeline/shard.js'
 import type { EventsPage, EventsQuery, TopicCounts, TopicsQuery } from '../read-model.js'
+import type { TopicActivity } from '../dashboard/topic-activity.js'
 import type { Stats } from '../stats/stats.js'
+import type { Vitals } from '../stats/vitals.js'
 import type { BodyLimits } from './body.js'
 import type { StaticFile } from './docs.js'
 import type { Exchange } from './respond.js'
@@ -33,6 +35,10 @@ export interface Services {
   workers(): ShardStats[]
   topics(query: TopicsQuery): Promise<TopicCounts[]>
   ready(): Promise<Readiness>
+  /** The dashboard's: all-time counts of a few topics, this process's vitals, its active topics. */
+  topicTotals(topics: string[]): Promise<TopicCounts[]>
+  vitals(): Promise<Vitals>
+  activity: TopicActivity
 }
 
 /** What the edge reports and serves for Prometheus (src/stats/metrics.ts). */
