@@ -15,42 +15,11 @@ import { startApp } from './support/app.js'
 import { event, get, post, stats, type TestEvent } from './support/client.js'
 import { testDatabase } from './support/database.js'
 import { readSuite } from './support/suite-postgres.js'
+import { batch, TOPICS } from './support/traffic.js'
 
 const CHROMIUM = '/usr/bin/chromium'
 /** Under tap's own output folder: a test run leaves the checkout as it found it. */
 const SCREENSHOT = fileURLToPath(new URL('../../.tap/dashboard.png', import.meta.url))
-
-/** A realistic mix: a few busy topics, a long tail. */
-const TOPICS: [string, number][] = [
-  ['payment.notification', 30],
-  ['order.created', 22],
-  ['order.shipped', 14],
-  ['user.signup', 9],
-  ['inventory.adjusted', 8],
-  ['invoice.paid', 7],
-  ['refund.requested', 4],
-  ['session.expired', 3],
-  ['fraud.alert', 2],
-  ['email.bounced', 1],
-  ['audit.login', 0.5],
-  ['webhook.retry', 0.3],
-]
-const WEIGHT = TOPICS.reduce((sum, [, w]) => sum + w, 0)
-
-function topic(): string {
-  let pick = Math.random() * WEIGHT
-  for (const [name, weight] of TOPICS) if ((pick -= weight) < 0) return name
-  return TOPICS[0]![0]
-}
-
-/** `size` events, a fifth of them copies of events already sent (at-least-once producers). */
-function batch(size: number, sent: TestEvent[]): TestEvent[] {
-  return Array.from({ length: size }, () =>
-    sent.length > 0 && Math.random() < 0.2
-      ? sent[Math.floor(Math.random() * sent.length)]!
-      : event({ topic: topic(), source: `gateway-${Math.ceil(Math.random() * 3)}` }),
-  )
-}
 
 /** The part of a DOM canvas read here: the project compiles without DOM types. */
 interface Canvas {

@@ -3,8 +3,9 @@
  * sampled from memory into a pulse (rates, latency quantiles, levels) kept for 15 minutes in a
  * ring, and the most active topics' windows move on: no database read, nothing that grows with
  * the number of topics. While anyone watches, a `/stats` snapshot (with the active topics'
- * all-time counts) is also read, once for every viewer, and published with the pulse to every
- * viewer of the `stats` topic: ten open dashboards cost the database what one does; with none,
+ * all-time counts) is also read, once for every viewer, and published with the pulses not sent
+ * yet (a beat skipped while the database is slow leaves no hole) to every viewer of the `stats`
+ * topic: ten open dashboards cost the database what one does; with none,
  * no query runs. A viewer who joins gets the ring first, so its charts start full.
  * When a snapshot fails, or is still unanswered after `STALLED_MS`, viewers get an outage
  * message instead of silence: see `LiveOutage`.
@@ -27,24 +28,6 @@ const HISTORY = 900
 /** How many active topics a snapshot carries per window: a screen shows a few. */
 const TOP_TOPICS = 10
 
-/** A second with nothing to show. */
-const QUIET: Omit<Pulse, 'at'> = {
-  received: 0,
-  unique: 0,
-  duplicates: 0,
-  failed: 0,
-  errors: {},
-  request_p50: null,
-  request_p99: null,
-  commit_p50: null,
-  commit_p99: null,
-  in_flight: 0,
-  queued: 0,
-  queue_max: 0,
-  held_bytes: 0,
-  held_max_bytes: 0,
-}
-
 /** A topic among the most active, with its all-time count (`null` while the database is down). */
 export interface ActiveTopicRow extends ActiveTopic {
   total: number | null
@@ -54,18 +37,19 @@ export interface ActiveTopicRow extends ActiveTopic {
 export type ActiveTopics = Record<string, ActiveTopicRow[]>
 
 export interface LiveSnapshot extends Omit<Stats, 'topics' | 'topic_counts'> {
-  /** Server clock (epoch ms) when the snapshot was taken: the pulse's second ends then. */
+  /** Server clock (epoch ms) when the snapshot was taken. */
   at: number
   database: 'up'
   /** How long the database took to answer this snapshot. */
   database_ms: number
-  pulse: Pulse
+  /** The pulses since the previous message, oldest first (none when a read of the vitals failed). */
+  pulses: Pulse[]
   active: ActiveTopics
 }
 
 /**
  * Sent instead of a snapshot while the database does not answer: what this process knows
- * without it (the workers, the pulse, the active topics), and the last good snapshot (null if
+ * without it (the workers, the pulses, the active topics), and the last good snapshot (null if
  * none was taken yet) with its own `at`, so a viewer can show the figures it has and how old
  * they are.
  */
@@ -73,7 +57,7 @@ export interface LiveOutage {
   at: number
   database: 'down'
   shards: ShardStats[]
-  pulse: Pulse
+  pulses: Pulse[]
   active: ActiveTopics
   last: LiveSnapshot | null
 }
@@ -111,15 +95,18 @@ export class LiveStats {
   private readonly pulses = new Ring<Pulse>(HISTORY)
   /** The previous sample of the vitals, and its time: the next pulse is the difference. */
   private sampled: { vitals: Vitals; at: number } | null = null
-  /** The newest pulse's sampling, in order: a pulse is never computed from an older sample. */
-  private sampling: Promise<Pulse> | null = null
+  /** The samplings in order: a pulse is never computed from an older sample than its own. */
+  private sampling: Promise<void> = Promise.resolve()
+  /** The newest pulse published. */
+  private sentAt = 0
 
   constructor(private readonly feed: LiveFeed) {}
 
   /** The timer is unref'd: an idle dashboard never keeps the process alive. */
   start(): void {
     this.timer = setInterval(() => this.tick(), INTERVAL_MS).unref()
-    this.sampling = this.sample(Date.now())
+    const at = Date.now()
+    this.sampling = this.sampling.then(() => this.sample(at))
   }
 
   stop(): void {
@@ -142,9 +129,7 @@ export class LiveStats {
     if (this.timer === null) return
     const at = Date.now()
     if (beat) {
-      const previous = this.sampling
-      const next = () => this.sample(at)
-      this.sampling = previous === null ? next() : previous.then(next)
+      this.sampling = this.sampling.then(() => this.sample(at))
       this.feed.activity.tick()
     }
     if (this.feed.viewers() === 0) {
@@ -152,18 +137,17 @@ export class LiveStats {
       return
     }
     const active = this.active()
-    const newest = this.sampling ?? this.sample(at)
     // a slow database skips a beat rather than stacking queries; a stalled one is an outage
     if (this.querying) {
-      if (at - this.queriedAt >= STALLED_MS) void this.broadcastOutage(newest, active)
+      if (at - this.queriedAt >= STALLED_MS) void this.broadcastOutage(active)
       return
     }
     this.querying = true
     this.queriedAt = at
     const topics = [...new Set(Object.values(active).flatMap((rows) => rows.map((r) => r.topic)))]
-    Promise.all([this.feed.snapshot(), this.feed.totals(topics), newest])
+    Promise.all([this.feed.snapshot(), this.feed.totals(topics), this.sampling])
       .then(
-        ([stats, totals, pulse]) => {
+        ([stats, totals]) => {
           const counts = new Map(totals.map((c) => [c.topic, c.unique]))
           for (const rows of Object.values(active)) {
             for (const row of rows) row.total = counts.get(row.topic) ?? 0
@@ -175,14 +159,14 @@ export class LiveStats {
             at: taken,
             database: 'up',
             database_ms: taken - at,
-            pulse,
+            pulses: this.unsent(),
             active,
           }
           this.broadcast(this.lastGood)
         },
         (error: unknown) => {
           this.feed.failed(error)
-          return this.broadcastOutage(newest, active)
+          return this.broadcastOutage(active)
         },
       )
       .finally(() => (this.querying = false))
@@ -190,23 +174,34 @@ export class LiveStats {
 
   /**
    * The vitals now, as the pulse of the second since the previous sample (the first sample is a
-   * baseline: a quiet pulse, not history). Vitals are read from memory; should a read fail all
-   * the same, it is reported and the second is shown quiet, so a viewer's feed never stops.
+   * baseline). Vitals are read from memory; should a read fail all the same, it is reported and
+   * the second is left out, so a viewer's feed never stops.
    */
-  private async sample(at: number): Promise<Pulse> {
-    const before = this.sampled
+  private async sample(at: number): Promise<void> {
     let vitals: Vitals
     try {
       vitals = await this.feed.vitals()
     } catch (error) {
       this.feed.failed(error)
-      return { ...QUIET, at }
+      return
     }
-    const seconds = before === null ? 1 : Math.max(1, at - before.at) / 1000
-    const next = pulse(at, seconds, vitals, before?.vitals ?? vitals)
+    const before = this.sampled
     this.sampled = { vitals, at }
-    if (before !== null) this.pulses.push(next)
-    return next
+    if (before !== null) {
+      this.pulses.push(pulse(at, Math.max(1, at - before.at) / 1000, vitals, before.vitals))
+    }
+  }
+
+  /** The pulses not published yet, oldest first. */
+  private unsent(): Pulse[] {
+    const fresh: Pulse[] = []
+    for (let n = 0; ; n++) {
+      const newer = this.pulses.ago(n)
+      if (newer === undefined || newer.at <= this.sentAt) break
+      fresh.unshift(newer)
+    }
+    this.sentAt = fresh.at(-1)?.at ?? this.sentAt
+    return fresh
   }
 
   private active(): ActiveTopics {
@@ -219,13 +214,13 @@ export class LiveStats {
     return active
   }
 
-  private async broadcastOutage(newest: Promise<Pulse>, active: ActiveTopics): Promise<void> {
-    const pulse = await newest
+  private async broadcastOutage(active: ActiveTopics): Promise<void> {
+    await this.sampling
     this.broadcast({
       at: Date.now(),
       database: 'down',
       shards: this.feed.workers(),
-      pulse,
+      pulses: this.unsent(),
       active,
       last: this.lastGood,
     })

@@ -173,7 +173,7 @@ t.test(
       unique_processed: 50,
       rejected: 2,
       topic_count: 12,
-      pulse: { at: 1_001_000 },
+      pulses: [{ at: 1_001_000 }],
     })
     t.notOk('topics' in snapshot! || 'topic_counts' in snapshot!, 'not the full topic lists')
     t.same(feed.totalsAsked, [['busy', 'quiet']], 'all-time counts asked for the active topics')
@@ -211,29 +211,30 @@ t.test('a pulse has rates from the vitals, levels as they stand, latency quantil
   }
   mock.timers.tick(1000)
   await feed.answer()
-  const pulse = feed.published[1]!.pulse
-  t.same(pulse, {
-    at: 1_002_000,
-    received: 120,
-    unique: 100,
-    duplicates: 20,
-    failed: 0,
-    errors: { '422 validation': 4, '503 queue_full': 2 },
-    request_p50: 5.5,
-    request_p99: 9.9,
-    commit_p50: 0.5,
-    commit_p99: 1,
-    in_flight: 700,
-    queued: 500,
-    queue_max: 1000,
-    held_bytes: 2048,
-    held_max_bytes: 4096,
-  })
+  t.same(feed.published[1]!.pulses, [
+    {
+      at: 1_002_000,
+      received: 120,
+      unique: 100,
+      duplicates: 20,
+      failed: 0,
+      errors: { '422 validation': 4, '503 queue_full': 2 },
+      request_p50: 5.5,
+      request_p99: 9.9,
+      commit_p50: 0.5,
+      commit_p99: 1,
+      in_flight: 700,
+      queued: 500,
+      queue_max: 1000,
+      held_bytes: 2048,
+      held_max_bytes: 4096,
+    },
+  ])
   feed.vitalsNow = { ...feed.vitalsNow, inFlight: 0 }
   mock.timers.tick(1000)
   await feed.answer()
   t.match(
-    feed.published[2]!.pulse,
+    feed.published[2]!.pulses[0],
     { received: 0, in_flight: 0, errors: {}, request_p50: null, commit_p99: null },
     'a quiet second: no rates, no latency; in flight falls as a level, not a negative rate',
   )
@@ -309,7 +310,7 @@ t.test('once nobody watches, the cached broadcast is dropped', async (t) => {
   t.equal(feed.queried, 2, 'the newcomer gets a fresh query instead')
 })
 
-t.test('a slow query skips beats instead of stacking queries', async (t) => {
+t.test('a slow query skips beats instead of stacking queries, and loses no pulse', async (t) => {
   const feed = new FakeFeed()
   started(t, feed)
   mock.timers.tick(1000)
@@ -319,6 +320,12 @@ t.test('a slow query skips beats instead of stacking queries', async (t) => {
   await feed.answer()
   mock.timers.tick(1000)
   t.equal(feed.queried, 2, 'the next beat queries again')
+  await feed.answer()
+  t.same(
+    feed.published.flatMap((m) => m.pulses.map((p) => p.at)),
+    [1_001_000, 1_002_000, 1_003_000, 1_004_000],
+    'every second is published once: the skipped ones with the next message',
+  )
 })
 
 t.test('a failed query is reported, and the next beat tries again', async (t) => {
@@ -371,7 +378,11 @@ t.test(
     if (outage.database !== 'down') throw new Error('not an outage message')
     t.match(outage.last, { at: 1_001_000, received: 60, database: 'up' }, 'the last good figures')
     t.same(outage.shards, [SHARD], 'the workers as the shards report them now, not as they were')
-    t.match(outage.pulse, { at: 1_003_000 }, 'the pulse goes on: it needs no database')
+    t.same(
+      outage.pulses.map((p) => p.at),
+      [1_003_000],
+      'the pulses go on: they need no database',
+    )
     t.same(
       outage.active['60'],
       [{ topic: 'busy', events: 5, rate: 1.7, total: null }],
@@ -417,7 +428,7 @@ t.test('a query unanswered for three seconds is an outage, without a second quer
   t.match(feed.published.at(-1), { database: 'up' })
 })
 
-t.test('vitals that cannot be read are reported, and the second shows quiet', async (t) => {
+t.test('vitals that cannot be read are reported, and that second is left out', async (t) => {
   const feed = new FakeFeed()
   started(t, feed)
   await settle()
@@ -425,7 +436,15 @@ t.test('vitals that cannot be read are reported, and the second shows quiet', as
   mock.timers.tick(1000)
   await feed.answer()
   t.match(feed.failures, [{ message: 'no vitals' }])
-  t.match(feed.published, [{ database: 'up', pulse: { at: 1_001_000, received: 0 } }])
+  t.match(feed.published, [{ database: 'up', pulses: [] }], 'the figures still go out')
+  feed.vitalsNow = { ...VITALS, accepted: 10 }
+  mock.timers.tick(1000)
+  await feed.answer()
+  t.match(
+    feed.published[1]!.pulses,
+    [{ at: 1_002_000, received: 5 }],
+    'the next second is measured from the last good sample',
+  )
 })
 
 t.test('after stop, no beat runs and a late answer is not published', async (t) => {
