@@ -15,7 +15,7 @@ import type { Notice } from 'postgres'
 import { connect, type Sql } from './db/connect.js'
 import { startEmbedded, type Embedded } from './db/embedded.js'
 import { migrate } from './db/migrate.js'
-import { ping, readSummary, readTopics } from './db/read.js'
+import { ping, readSummary, readTopicTotals, readTopics } from './db/read.js'
 import { saveRejections } from './db/rejections.js'
 import { rollUpCounters } from './db/rollup.js'
 import { storeNamed } from './db/store.js'
@@ -37,6 +37,8 @@ import { Metrics } from './stats/metrics.js'
 import { EdgeCounters } from './stats/edge.js'
 import { SharedSnapshot } from './stats/shared-snapshot.js'
 import { snapshot } from './stats/stats.js'
+import { readVitals } from './stats/vitals.js'
+import { TopicActivity } from './dashboard/topic-activity.js'
 import { loadUws } from './uws.js'
 import { VERSION } from './version.js'
 
@@ -102,10 +104,12 @@ export async function start(config: Config, log: Logger): Promise<Running> {
       databaseUp: () => ready().then(({ checks }) => checks.database),
       streams: (): HubCounts => server.hub.counts,
     })
+    const activity = new TopicActivity()
     const shards = new Shards({
       onBatch: (report) => {
         metrics.batch(report)
         if (report.unique > 0) commits.committed()
+        activity.batch(report)
       },
       store: storeNamed(config.STORE),
       shards: config.SHARDS,
@@ -165,6 +169,18 @@ export async function start(config: Config, log: Logger): Promise<Running> {
         workers: () => shards.stats(),
         topics: (query) => readTopics(serving, query),
         ready,
+        topicTotals: (topics) => readTopicTotals(serving, topics),
+        vitals: () =>
+          readVitals({
+            edge,
+            shards,
+            metrics,
+            limits: {
+              queueMaxEvents: config.QUEUE_MAX_EVENTS,
+              queueMaxBytes: config.QUEUE_MAX_BYTES,
+            },
+          }),
+        activity,
       },
       {
         host: config.HOST,

@@ -1,56 +1,25 @@
 /**
  * The dashboard in a real browser: headless Chromium loads the page from the app (in-process),
- * events are published over HTTP, and the numbers on the page follow. Leaves a screenshot in
- * .tap/dashboard.png (copy it to docs/ to refresh the documentation's picture).
+ * events are published over HTTP, and the numbers on the page follow; an outage shows as such
+ * (a late viewer and a phone-sized screen: test/dashboard-views.test.ts). Leaves a screenshot in
+ * .tap/dashboard.png; the pictures in docs/ come from `npm run screenshots`.
  */
-import { existsSync } from 'node:fs'
 import { mkdir } from 'node:fs/promises'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { createServer } from 'node:http'
-import { chromium, type Browser, type Page } from 'playwright-core'
+import type { Page } from 'playwright-core'
 import postgres from 'postgres'
-import t, { type Test } from 'tap'
+import t from 'tap'
 import { startApp } from './support/app.js'
+import { launch, skip } from './support/browser.js'
 import { event, get, post, stats, type TestEvent } from './support/client.js'
 import { testDatabase } from './support/database.js'
 import { readSuite } from './support/suite-postgres.js'
+import { batch, TOPICS } from './support/traffic.js'
 
-const CHROMIUM = '/usr/bin/chromium'
 /** Under tap's own output folder: a test run leaves the checkout as it found it. */
 const SCREENSHOT = fileURLToPath(new URL('../../.tap/dashboard.png', import.meta.url))
-
-/** A realistic mix: a few busy topics, a long tail. */
-const TOPICS: [string, number][] = [
-  ['payment.notification', 30],
-  ['order.created', 22],
-  ['order.shipped', 14],
-  ['user.signup', 9],
-  ['inventory.adjusted', 8],
-  ['invoice.paid', 7],
-  ['refund.requested', 4],
-  ['session.expired', 3],
-  ['fraud.alert', 2],
-  ['email.bounced', 1],
-  ['audit.login', 0.5],
-  ['webhook.retry', 0.3],
-]
-const WEIGHT = TOPICS.reduce((sum, [, w]) => sum + w, 0)
-
-function topic(): string {
-  let pick = Math.random() * WEIGHT
-  for (const [name, weight] of TOPICS) if ((pick -= weight) < 0) return name
-  return TOPICS[0]![0]
-}
-
-/** `size` events, a fifth of them copies of events already sent (at-least-once producers). */
-function batch(size: number, sent: TestEvent[]): TestEvent[] {
-  return Array.from({ length: size }, () =>
-    sent.length > 0 && Math.random() < 0.2
-      ? sent[Math.floor(Math.random() * sent.length)]!
-      : event({ topic: topic(), source: `gateway-${Math.ceil(Math.random() * 3)}` }),
-  )
-}
 
 /** The part of a DOM canvas read here: the project compiles without DOM types. */
 interface Canvas {
@@ -73,30 +42,9 @@ async function read(page: Page) {
     shards: await page.locator('#shards tr').count(),
     topics: await page.locator('#topics .name').allTextContents(),
     topicCount: await text('#topic-count'),
+    inFlight: await text('#inflight'),
   }
 }
-
-/** Headless Chromium, closed when the test ends. */
-async function launch(t: Test): Promise<Browser> {
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-      '--disable-quic',
-    ],
-  })
-  t.teardown(() => browser.close())
-  return browser
-}
-
-const skip = existsSync(CHROMIUM)
-  ? false
-  : `no Chromium at ${CHROMIUM}: install it with \`apt-get install chromium\` (.ci/run does)`
 
 t.test(
   'in a browser the numbers, chart, shards and topics follow published events',
@@ -139,7 +87,8 @@ t.test(
     t.equal(first.received, 4000, 'the seeded events are shown')
     t.equal(first.invariant, 'holds')
     t.equal(first.shards, 4)
-    t.equal(first.topics[0], 'payment.notification')
+    t.match(first.inFlight, /^\d[\d,]*$/, 'in flight is a level, with no rate beside it')
+    t.equal(await page.locator('#inflight-rate').count(), 0)
 
     // a wavy load for the chart, with an invalid request now and then for the rejected count,
     // until the page shows its effects: what the page shows ends the load, not a duration
@@ -155,7 +104,8 @@ t.test(
       now.unique > first.unique &&
       now.duplicates > first.duplicates &&
       now.rejected > first.rejected &&
-      now.topicCount === `${TOPICS.length} topics` &&
+      now.topicCount === `${TOPICS.length} topics in all` &&
+      now.topics.length === 10 &&
       drawn > 0.01
     let during = first
     let drawn = 0
@@ -173,8 +123,18 @@ t.test(
     t.ok(during.unique > first.unique && during.duplicates > first.duplicates)
     t.ok(during.rejected > first.rejected, 'rejected rose')
     t.match(during.receivedRate, /^[\d,.]+ \/s$/)
-    t.equal(during.topicCount, `${TOPICS.length} topics`)
-    t.equal(during.topics.length, 10, 'the top ten topics')
+    t.equal(during.topicCount, `${TOPICS.length} topics in all`)
+    t.equal(during.topics.length, 10, 'the ten most active topics')
+    t.equal(during.topics[0], 'payment.notification', 'the busiest first')
+    t.match(
+      await page.locator('#topics li').first().textContent(),
+      /^payment\.notification[\d,.]+ \/s[\d.]+K?$/,
+      'with its rate over the window and its all-time count',
+    )
+    t.match(await page.locator('#errors').textContent(), /422 validation/, 'refusals by reason')
+    t.match(await page.locator('#latency-p99').textContent(), /^[\d,.]+ m?s$/, 'publish p99')
+    t.match(await page.locator('#commit-p99').textContent(), /^[\d,.]+ m?s$/, 'commit p99')
+    t.match(await page.locator('#queue-events').textContent(), /^[\d,]+ of 200K events$/)
     t.ok(drawn > 0.01, `the chart is drawn (${(drawn * 100).toFixed(1)}% of its pixels)`)
     await mkdir(path.dirname(SCREENSHOT), { recursive: true })
     await page.screenshot({ path: SCREENSHOT, fullPage: true })
@@ -269,6 +229,8 @@ t.test(
 
     await page.waitForSelector('#database[data-state="down"]')
     await page.locator('#age', { hasText: /^[1-9]\d*s ago$/ }).waitFor()
+    t.equal(await page.locator('#database-card').getAttribute('data-state'), 'bad', 'red')
+    t.match(await page.locator('#database-detail').textContent(), /^not answering for \d+s$/)
     const status = (await page.locator('#status').textContent()) ?? ''
     t.equal(status, 'live', 'the feed itself is live: it says the database is down')
     t.equal(await page.locator('#received').textContent(), '20', 'the last figures stay shown')

@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto'
 import { once } from 'node:events'
 import t, { type Test } from 'tap'
 import WebSocket from 'ws'
-import type { LiveSnapshot } from '../src/dashboard/live.js'
+import type { LiveHistory, LiveMessage, LiveSnapshot } from '../src/dashboard/live.js'
 import { spawnAggregator } from './support/aggregator.js'
 import { startApp } from './support/app.js'
 import { event, post } from './support/client.js'
@@ -22,6 +22,8 @@ interface Message {
 
 interface Viewer {
   socket: WebSocket
+  /** The history sent on joining, first of all. */
+  history: Promise<LiveHistory>
   messages: Message[]
   /** The first message so far or to come that satisfies `done`. */
   until(done: (s: LiveSnapshot) => boolean, timeoutMs?: number): Promise<Message>
@@ -35,9 +37,15 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 async function view(t: Test, base = url, options: WebSocket.ClientOptions = {}): Promise<Viewer> {
   const socket = new WebSocket(liveUrl(base), options)
   const messages: Message[] = []
+  let joined: (history: LiveHistory) => void = () => {}
+  const history = new Promise<LiveHistory>((resolve) => (joined = resolve))
   socket.on('message', (data: Buffer) => {
     const raw = data.toString()
-    messages.push({ raw, snapshot: JSON.parse(raw) as LiveSnapshot })
+    const message = JSON.parse(raw) as LiveMessage
+    if ('history' in message) {
+      if (messages.length > 0) throw new Error('the history comes first, once')
+      joined(message)
+    } else messages.push({ raw, snapshot: message as LiveSnapshot })
   })
   t.teardown(() => socket.close())
   await once(socket, 'open')
@@ -52,6 +60,7 @@ async function view(t: Test, base = url, options: WebSocket.ClientOptions = {}):
   }
   return {
     socket,
+    history,
     messages,
     until,
     async received(count) {
@@ -140,7 +149,8 @@ t.test(
       rejected: Number,
       in_flight: Number,
       topic_count: Number,
-      top_topics: Array,
+      active: { '60': Array, '300': Array, '900': Array },
+      pulses: Array,
       uptime: Number,
       started_at: String,
       shards: [{ shard: 0, queue_depth: Number, last_batch_ms: null, worker_up: true }, {}],
@@ -156,8 +166,24 @@ t.test(
     )
     t.equal(after.snapshot.unique_processed - before.unique_processed, 30)
     t.equal(after.snapshot.duplicate_dropped - before.duplicate_dropped, 5)
-    t.same(after.snapshot.top_topics, [{ topic: 'dash.live', count: 30 }])
     t.equal(after.snapshot.topic_count, 1)
+    const active = await viewer.until((s) => s.active['60']!.length > 0)
+    t.same(
+      active.snapshot.active['60'],
+      [{ topic: 'dash.live', events: 35, rate: active.snapshot.active['60']![0]!.rate, total: 30 }],
+      'the active topic: events committed over the last minute, and its all-time count',
+    )
+    // a beat later the second of the commit is history: a viewer joining now sees it
+    await viewer.until((s) => s.pulses.some((p) => p.at > after.snapshot.at))
+    const { history } = await (await view(t)).history
+    t.ok(
+      history.some((p) => p.unique > 0 && p.commit_p50 !== null && p.commit_p99 !== null),
+      'a second with a commit has its rate and its commit latency',
+    )
+    t.ok(
+      history.some((p) => p.received > 0 && p.request_p99 !== null),
+      'the publish request, its latency',
+    )
     t.ok(after.snapshot.shards.some((s) => s.batches > 0 && s.last_batch_ms !== null))
     const taken = viewer.messages.map((m) => m.snapshot.at)
     t.same(

@@ -62,6 +62,19 @@ export async function readTopics(sql: Sql, q: TopicsQuery): Promise<TopicCounts[
   }))
 }
 
+/** The counters of the given topics (a few: each is found by `counters_topic`), in topic order. */
+export async function readTopicTotals(sql: Sql, topics: string[]): Promise<TopicCounts[]> {
+  if (topics.length === 0) return []
+  const rows = await sql<{ topic: string; unique: string; duplicates: string }[]>`
+    SELECT topic, sum(unique_processed)::text AS unique, sum(duplicate_dropped)::text AS duplicates
+    FROM counters WHERE topic = ANY(${topics}::text[]) GROUP BY topic ORDER BY topic`
+  return rows.map((r) => ({
+    topic: r.topic,
+    unique: Number(r.unique),
+    duplicates: Number(r.duplicates),
+  }))
+}
+
 export async function ping(sql: Sql): Promise<void> {
   await sql`SELECT 1`
 }

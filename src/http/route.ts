@@ -15,7 +15,9 @@ import type { ShardStats } from '../pipeline/shard.js'
 import type { CommitSignal } from '../feed/commits.js'
 import type { ReadFeed } from '../feed/feed.js'
 import type { TopicCounts, TopicsQuery } from '../read-model.js'
+import type { TopicActivity } from '../dashboard/topic-activity.js'
 import type { Stats } from '../stats/stats.js'
+import type { Vitals } from '../stats/vitals.js'
 import type { BodyLimits } from './body.js'
 import type { StaticFile } from './docs.js'
 import type { Exchange } from './respond.js'
@@ -39,6 +41,10 @@ export interface Services {
   workers(): ShardStats[]
   topics(query: TopicsQuery): Promise<TopicCounts[]>
   ready(): Promise<Readiness>
+  /** The dashboard's: all-time counts of a few topics, this process's vitals, its active topics. */
+  topicTotals(topics: string[]): Promise<TopicCounts[]>
+  vitals(): Promise<Vitals>
+  activity: TopicActivity
 }
 
 /** What the edge reports and serves for Prometheus (src/stats/metrics.ts). */

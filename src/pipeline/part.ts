@@ -17,6 +17,8 @@ export class Part {
     readonly events: number,
     /** Kept only when per-event debug logs are on. */
     readonly keys: Key[] | null,
+    /** Events per topic: what the dashboard's most active topics are counted from. */
+    readonly topics: ReadonlyMap<string, number>,
   ) {}
 }
 
@@ -25,6 +27,7 @@ export class PartBuilder {
   events = 0
   private rows = ''
   private readonly keys: Key[] | null
+  private readonly topics = new Map<string, number>()
 
   constructor(
     readonly id: number,
@@ -37,10 +40,11 @@ export class PartBuilder {
   add(row: string, event: EventRecord): number {
     this.rows += row
     this.keys?.push([event.topic, event.event_id])
+    this.topics.set(event.topic, (this.topics.get(event.topic) ?? 0) + 1)
     return ++this.events
   }
 
   build(ticket: Ticket): Part {
-    return new Part(this.id, ticket, Buffer.from(this.rows), this.events, this.keys)
+    return new Part(this.id, ticket, Buffer.from(this.rows), this.events, this.keys, this.topics)
   }
 }

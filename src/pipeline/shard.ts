@@ -56,6 +56,8 @@ export interface BatchReport {
   attempts: number
   /** Set when the batch failed after its retries: every request in it fails with this. */
   failed?: BatchFailed
+  /** Events per topic, one map per part (not merged: a listener that wants them adds them up). */
+  topics: readonly ReadonlyMap<string, number>[]
 }
 
 /** A batch the worker gave up, or that died with its worker. */
@@ -240,7 +242,12 @@ export class Shard {
     let unavailable: Refusal | null = null
     for (let batch = pending.shift(); batch !== undefined; batch = pending.shift()) {
       const events = sum(batch)
-      const report = { shard: this.index, parts: batch.length, events }
+      const report = {
+        shard: this.index,
+        parts: batch.length,
+        events,
+        topics: batch.map((part) => part.topics),
+      }
       const started = performance.now()
       const result: FlushCommitted | Refusal =
         unavailable ?? (await this.run(batch, listSaved, until))

@@ -9,6 +9,7 @@ import type { BatchReport, ShardStats } from '../pipeline/shard.js'
 import type { ErrorCode } from '../errors.js'
 import type { HubCounts } from '../feed/hub.js'
 import type { EdgeCounters } from './edge.js'
+import type { Histogram } from './vitals.js'
 
 export interface MetricsSources {
   shards(): ShardStats[]
@@ -33,6 +34,8 @@ export class Metrics {
   private readonly batchEvents: client.Histogram
 
   private readonly edge: EdgeCounters
+  /** Publish error answers by error code, whatever their status (503s too): the dashboard's. */
+  readonly publishErrors = new Map<ErrorCode, number>()
 
   constructor(sources: MetricsSources) {
     this.edge = sources.edge
@@ -182,6 +185,9 @@ export class Metrics {
     if (route === 'publish' && code !== null && status !== null && status < 500) {
       this.edge.refuse(code)
     }
+    if (route === 'publish' && code !== null) {
+      this.publishErrors.set(code, (this.publishErrors.get(code) ?? 0) + 1)
+    }
     this.responses.inc({ route, status: status === null ? 'aborted' : String(status) })
     this.requestSeconds.observe({ route }, seconds)
   }
@@ -193,7 +199,34 @@ export class Metrics {
     this.batchEvents.observe(report.events)
   }
 
+  /** The publish latency and batch commit histograms as they stand: the dashboard's p50/p99. */
+  async latencies(): Promise<{ request: Histogram; commit: Histogram }> {
+    const [request, commit] = await Promise.all([
+      this.requestSeconds.get(),
+      this.batchSeconds.get(),
+    ])
+    return {
+      request: buckets(request.values.filter((v) => v.labels.route === 'publish')),
+      commit: buckets(commit.values),
+    }
+  }
+
   text(): Promise<string> {
     return this.registry.metrics()
   }
+}
+
+/** A histogram's cumulative bucket counts, in bound order, from prom-client's values. */
+function buckets(
+  values: {
+    value: number
+    labels: Partial<Record<string, string | number>>
+    metricName?: string
+  }[],
+): Histogram {
+  const rows = values
+    .filter((v) => v.metricName?.endsWith('_bucket') === true)
+    .map((v) => ({ le: v.labels.le === '+Inf' ? Infinity : Number(v.labels.le), n: v.value }))
+    .sort((a, b) => a.le - b.le)
+  return { bounds: rows.map((r) => r.le), counts: rows.map((r) => r.n) }
 }

@@ -11,7 +11,9 @@ import { BodyBudget } from '../../src/http/budget.js'
 import { Origins } from '../../src/http/origin.js'
 import type { Services } from '../../src/http/route.js'
 import { HttpServer } from '../../src/http/server.js'
+import { TopicActivity } from '../../src/dashboard/topic-activity.js'
 import type { Stats } from '../../src/stats/stats.js'
+import type { Vitals } from '../../src/stats/vitals.js'
 import { loadUws } from '../../src/uws.js'
 
 interface Answer {
@@ -88,6 +90,21 @@ class Connection {
 }
 
 const STATS = { topics: [], topic_counts: {}, shards: [] } as unknown as Stats
+const HISTOGRAM = { bounds: [], counts: [] }
+const QUIET: Vitals = {
+  accepted: 0,
+  stored: 0,
+  duplicates: 0,
+  failed: 0,
+  errors: new Map(),
+  request: HISTOGRAM,
+  commit: HISTOGRAM,
+  inFlight: 0,
+  queued: 0,
+  queueMax: 1,
+  heldBytes: 0,
+  heldMaxBytes: 1,
+}
 
 /** Counts calls to the services; `publish` waits until `release()`, unless `held` is false. */
 function fakeServices(held = true) {
@@ -114,6 +131,9 @@ function fakeServices(held = true) {
     },
     workers: () => [],
     ready: () => Promise.resolve({ ready: true, checks: {} }),
+    topicTotals: () => Promise.resolve([]),
+    vitals: () => Promise.resolve(QUIET),
+    activity: new TopicActivity(),
   }
   return { services, calls, publishing, release: () => release() }
 }

@@ -30,6 +30,7 @@ const committed = (ms: number, events: number): BatchReport => ({
   duplicates: 0,
   ms,
   attempts: 1,
+  topics: [],
 })
 
 /** A scrape's samples by series, `name{labels}` as printed: `{ 'x_total{route="a"}': 2 }`. */

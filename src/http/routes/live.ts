@@ -22,9 +22,10 @@ export class Viewers {
 
   /** The socket's behaviour once upgraded; the dispatcher adds the upgrade. */
   readonly behavior: Omit<WebSocketBehavior<unknown>, 'upgrade'> = {
-    // viewers only listen; one that falls this far behind is skipped until it catches up
+    // viewers only listen; one that falls this far behind is skipped until it catches up (the
+    // history sent on joining is ~150 KB)
     maxPayloadLength: 1024,
-    maxBackpressure: 256 * 1024,
+    maxBackpressure: 1024 * 1024,
     idleTimeout: 32,
     open: (ws) => {
       this.sockets.add(ws)
@@ -34,9 +35,16 @@ export class Viewers {
     close: (ws) => this.sockets.delete(ws),
   }
 
-  constructor(app: TemplatedApp, services: Pick<Services, 'stats' | 'workers'>, log: Logger) {
+  constructor(
+    app: TemplatedApp,
+    services: Pick<Services, 'stats' | 'workers' | 'topicTotals' | 'vitals' | 'activity'>,
+    log: Logger,
+  ) {
     this.live = new LiveStats({
       snapshot: () => services.stats(),
+      totals: (topics) => services.topicTotals(topics),
+      vitals: () => services.vitals(),
+      activity: services.activity,
       workers: () => services.workers(),
       publish: (message) => app.publish(LIVE_TOPIC, message),
       viewers: () => app.numSubscribers(LIVE_TOPIC),
@@ -66,7 +74,8 @@ export const live: SocketEndpoint = {
   // answered by the dispatcher to a GET without `Upgrade: websocket`
   errors: ['upgrade_required'],
   openapi: {
-    summary: 'WebSocket (Upgrade: websocket): one /stats snapshot per second, pushed',
+    summary:
+      'WebSocket (Upgrade: websocket): the last 15 minutes on joining, then one snapshot per second, pushed',
     responses: { '101': { description: 'Switching protocols; JSON text messages follow' } },
   },
 }
