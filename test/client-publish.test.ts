@@ -164,7 +164,7 @@ t.test('an abort stops publishing; a token is sent as a bearer token', async (t)
   const unauthorized = (await refused.publish(events(1)).catch((e: unknown) => e)) as PublishError
   t.match(unauthorized.reason, { kind: 'refused', status: 401, code: 'unauthorized' })
   const client = new AggregatorClient({ url: guarded.url, token: 'secret-token-0123456789' })
-  t.match(await client.publish(events(3)), { unique: 3 })
+  t.match(await client.publish(events(3)), { events: 3 }) // unique unless a retry found them stored
   const aborted = (await client
     .publish(events(3), { signal: AbortSignal.abort() })
     .catch((e: unknown) => e)) as PublishError
