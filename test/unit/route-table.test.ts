@@ -115,7 +115,7 @@ t.test(
     )
     t.same(
       ROUTES.filter((r) => r.auth === 'read').map((r) => r.path),
-      ['/events', '/stats', '/topics', '/live', '/metrics'],
+      ['/events', '/events/stream', '/stats', '/topics', '/live', '/metrics'],
     )
   },
 )
