@@ -181,7 +181,7 @@ t.test(
       'a second with a commit has its rate and its commit latency',
     )
     t.ok(
-      history.some((p) => p.received > 0 && p.request_p99 !== null),
+      history.some((p) => p.request_p99 !== null),
       'the publish request, its latency',
     )
     t.ok(after.snapshot.shards.some((s) => s.batches > 0 && s.last_batch_ms !== null))

@@ -84,7 +84,8 @@ t.test('the OpenAPI document lists every route the server answers', async (t) =>
         method: method.toUpperCase(),
         ...(method === 'post' ? { body: new TextEncoder().encode('[]') } : {}),
       })
-      await answered.arrayBuffer()
+      // the status is the point; a stream's body never ends
+      await answered.body?.cancel()
       t.not(answered.status, 404, `${method.toUpperCase()} ${path} is answered`)
       t.not(answered.status, 405)
     }

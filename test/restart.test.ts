@@ -21,7 +21,7 @@ t.test('a restart keeps events and counters, and a resend counts only duplicates
   t.match(startLine, { urls, data_dir: dataDir, database_reused: false })
   t.match(
     startLine?.msg,
-    `listening on ${first.url} (uWebSockets.js native, `,
+    `listening on ${first.url} (uWebSockets.js @`,
     'the start-up line names where to point a browser',
   )
   t.match(startLine?.msg, `dashboard ${urls.dashboard}, API docs ${urls.docs}`)
