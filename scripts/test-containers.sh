@@ -29,4 +29,6 @@ timeout 1800 "$tool/standins" build node:24-trixie-slim postgres:16 haproxy:3.0 
 
 npm run build || exit 1
 # no coverage: the code runs in the containers; one file at a time: each brings up a stack
-npx tap --disable-coverage --jobs=1 --timeout=1500 dist/test/containers/*.test.js
+# the code under test runs inside the containers: the host's coverage of this run means nothing
+# (the host suite holds the floors), so tap's thresholds must not fail it
+npx tap --disable-coverage --allow-incomplete-coverage --jobs=1 --timeout=1500 dist/test/containers/*.test.js
