@@ -28,7 +28,7 @@ timeout 1800 "$tool/standins" build node:24-trixie-slim postgres:16 haproxy:3.0 
   cannot 'standins build failed'
 
 npm run build || exit 1
-# no coverage: the code runs in the containers; one file at a time: each brings up a stack
-# the code under test runs inside the containers: the host's coverage of this run means nothing
-# (the host suite holds the floors), so tap's thresholds must not fail it
+# No coverage floors: the code under test runs inside the containers, so the host's coverage of
+# this run means nothing (the host suite holds the floors). One file at a time: each brings up a
+# stack.
 npx tap --disable-coverage --allow-incomplete-coverage --jobs=1 --timeout=1500 dist/test/containers/*.test.js
