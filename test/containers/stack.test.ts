@@ -8,7 +8,8 @@ import t from 'tap'
 import type { Summary } from '../../src/publisher/run.js'
 import { event, post, stats } from '../support/client.js'
 import { startLoad } from '../support/load.js'
-import { composeProject, docker, freePort, inspect } from './support.js'
+import { freePort } from '../support/postgres.js'
+import { composeProject, docker, inspect } from './support.js'
 
 const hostPort = await freePort()
 const url = `http://127.0.0.1:${hostPort}`

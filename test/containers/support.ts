@@ -6,7 +6,6 @@
  * volumes at the end, whatever happened.
  */
 import { execFile } from 'node:child_process'
-import net from 'node:net'
 import { fileURLToPath } from 'node:url'
 import type { Test } from 'tap'
 
@@ -52,18 +51,6 @@ export const docker = (args: string[], options?: Parameters<typeof run>[2]) =>
 /** One `docker inspect -f` value of a container, image, network or volume. */
 export async function inspect(kind: string, name: string, format: string): Promise<string> {
   return (await docker([kind, 'inspect', '-f', format, name])).stdout.trim()
-}
-
-/** A free TCP port on the host's loopback, for a published port. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo
-      server.close(() => resolve(port))
-    })
-  })
 }
 
 /** What the tests read of `docker compose config`. */
