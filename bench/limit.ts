@@ -5,6 +5,7 @@
  * before the clock starts.
  */
 import { connect } from '../src/db/connect.js'
+import { per, treeCpu } from './cpu.js'
 import { migrate } from '../src/db/migrate.js'
 import { storeNamed, type EventRecord } from '../src/db/store.js'
 import { urlTarget } from '../src/db/target.js'
@@ -17,6 +18,8 @@ export interface LimitOptions {
   batchEvents: number
   duplicates: number
   seed: number
+  /** The server's postmaster, whose processes' CPU is read (null: not on this machine). */
+  postmaster: number | null
 }
 
 export interface LimitResult {
@@ -24,6 +27,8 @@ export interface LimitResult {
   unique: number
   seconds: number
   eventsPerSecond: number
+  /** µs of CPU per event: PostgreSQL's (the whole server) and this client's (encoding excluded). */
+  cpu: { postgres: number | null; client: number | null }
 }
 
 export async function measureLimit(o: LimitOptions): Promise<LimitResult> {
@@ -48,6 +53,8 @@ export async function measureLimit(o: LimitOptions): Promise<LimitResult> {
   )
   let next = 0
   let unique = 0
+  const pgBefore = o.postmaster === null ? null : await treeCpu(o.postmaster)
+  const clientBefore = process.cpuUsage()
   const started = performance.now()
   await Promise.all(
     conns.map(async (conn) => {
@@ -59,6 +66,13 @@ export async function measureLimit(o: LimitOptions): Promise<LimitResult> {
     }),
   )
   const seconds = (performance.now() - started) / 1000
+  const client = process.cpuUsage(clientBefore)
+  const pgAfter = o.postmaster === null ? null : await treeCpu(o.postmaster)
+  const cpu = {
+    postgres: per(o.events, pgBefore, pgAfter),
+    client: per(o.events, 0, client.user + client.system),
+  }
   await Promise.all([...conns.map((conn) => conn.close()), admin.end({ timeout: 5 })])
-  return { events: o.events, unique, seconds, eventsPerSecond: Math.round(o.events / seconds) }
+  const eventsPerSecond = Math.round(o.events / seconds)
+  return { events: o.events, unique, seconds, eventsPerSecond, cpu }
 }

@@ -11,7 +11,7 @@ import { execFile } from 'node:child_process'
 import { Agent, request } from 'node:http'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
-import type { LoadResult } from './load.js'
+import { latencySummary, type LoadResult } from './load.js'
 import { Workload, type WorkloadOptions } from './workload.js'
 
 export interface PacedOptions {
@@ -37,6 +37,7 @@ export async function paced(workload: Workload, o: PacedOptions): Promise<LoadRe
   const agent = new Agent({ keepAlive: true, maxSockets: 256 })
   const target = new URL(o.path, o.url)
   const begun = performance.now()
+  const cpuBefore = process.cpuUsage()
   const send = () =>
     new Promise<void>((resolve) => {
       const started = performance.now()
@@ -74,15 +75,15 @@ export async function paced(workload: Workload, o: PacedOptions): Promise<LoadRe
   await Promise.all(inFlight)
   agent.destroy()
   const seconds = (performance.now() - begun) / 1000
-  latencies.sort((a, b) => a - b)
-  const at = (q: number) =>
-    Math.round(latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0)
+  const used = process.cpuUsage(cpuBefore)
   return {
     requests: ok + failed,
     ok,
     failed,
     requestsPerSecond: Math.round((ok + failed) / seconds),
-    latencyMs: { p50: at(0.5), p99: at(0.99), max: Math.round(latencies.at(-1) ?? 0) },
+    latencyMs: latencySummary(latencies),
+    seconds,
+    generatorCpuUs: used.user + used.system,
   }
 }
 

@@ -6,6 +6,7 @@
  * the docs are always those of a recorded run.
  */
 import { markdownTable, type Align } from '../scripts/markdown.js'
+import type { CpuPerEvent } from './cpu.js'
 import type { BenchReport, ScenarioResult } from './run.js'
 
 /** What the design promised, each checked against the scenarios the run has. */
@@ -71,6 +72,10 @@ const TARGETS: Target[] = [
     shown: pct,
     met: (x) => Math.abs(x - 1) <= 0.15,
   },
+  ...cpuTarget('1', 'aggregator', 10),
+  ...cpuTarget('1', 'PostgreSQL', 27),
+  ...cpuTarget('2', 'aggregator', 40),
+  ...cpuTarget('2', 'PostgreSQL', 40),
   {
     what: 'peak RSS ≤ 300 MB',
     measured: (r) =>
@@ -79,6 +84,26 @@ const TARGETS: Target[] = [
     met: (mb) => mb <= 300,
   },
 ]
+
+/** One of issue 13's CPU targets: at most `us` µs of CPU per event in a scenario. */
+function cpuTarget(id: string, side: 'aggregator' | 'PostgreSQL', us: number): Target[] {
+  return [
+    {
+      what: `scenario ${id}: ${side} ≤ ${us} µs of CPU per event`,
+      measured: (r) => {
+        const s = scenario(r, id)
+        return s && ((side === 'aggregator' ? aggregatorTotal(s.cpu) : s.cpu.postgres) ?? undefined)
+      },
+      shown: (x) => `${x.toFixed(1)} µs`,
+      met: (x) => x <= us,
+    },
+  ]
+}
+
+function aggregatorTotal(cpu: CpuPerEvent): number | null {
+  const { aggregatorMain: main, aggregatorOthers: others } = cpu
+  return main === null || others === null ? null : Math.round((main + others) * 10) / 10
+}
 
 const COLUMNS: [string, Align][] = [
   ['#', 'left'],
@@ -121,6 +146,52 @@ function results(report: BenchReport): string {
   )
 }
 
+const CPU_COLUMNS: [string, Align][] = [
+  ['#', 'left'],
+  ['scenario', 'left'],
+  ['aggregator main thread', 'right'],
+  ['aggregator other threads', 'right'],
+  ['aggregator total', 'right'],
+  ['PostgreSQL', 'right'],
+  ['load generator µs/request', 'right'],
+]
+
+const us = (x: number | null | undefined) => (x == null ? '–' : x.toFixed(1))
+
+function cpuRow(s: ScenarioResult): string[] {
+  const { cpu } = s
+  const generator = cpu.generator && `${us(cpu.generator.perRequest)} (${cpu.generator.name})`
+  return [
+    s.id,
+    s.title,
+    us(cpu.aggregatorMain),
+    us(cpu.aggregatorOthers),
+    us(aggregatorTotal(cpu)),
+    us(cpu.postgres),
+    generator ?? '–',
+  ]
+}
+
+/** µs of CPU per event of each side, from `/proc` (bench/cpu.ts). */
+function cpuTable(report: BenchReport): string {
+  const { cpu } = report.limit
+  const limit = ['limit', 'COPY + merge straight into PostgreSQL', '–', '–', '–', us(cpu.postgres)]
+  const rows = [
+    ...report.scenarios.map(cpuRow),
+    [...limit, `${us(cpu.client)} (the client, per event)`],
+    ...report.naive.map(cpuRow),
+    ...report.generators.map(cpuRow),
+  ]
+  return (
+    'CPU per event, in µs (user + system, from `/proc`, over the measured load), by who spent it:\n\n' +
+    markdownTable(
+      CPU_COLUMNS.map(([head]) => head),
+      rows,
+      CPU_COLUMNS.map(([, align]) => align),
+    )
+  )
+}
+
 /** The targets this run has the scenarios for, checked; null when it has none of them. */
 function targets(report: BenchReport): string | null {
   const rows = TARGETS.flatMap((t) => {
@@ -136,9 +207,10 @@ export function renderReport(report: BenchReport): string {
   const when = `${report.startedAt.slice(0, 16).replace('T', ' ')} UTC`
   const parts = [
     `Run of ${when} on ${m.cpus} cores (${m.model}), ${m.memoryGb} GiB, Node ${m.node}, ` +
-      `${m.platform}; ${report.shards} shards.` +
+      `${m.platform}; ${report.shards} shards; closed-loop load from ${report.generator}.` +
       (report.quick ? ' **Quick run: a tiny load, the figures mean nothing.**' : ''),
     results(report),
+    cpuTable(report),
   ]
   const checked = targets(report)
   if (checked !== null) parts.push(checked)

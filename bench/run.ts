@@ -5,6 +5,12 @@
  * runs a tiny load (what `npm test` does, so this code cannot rot); `--profile` adds a CPU
  * profile of scenario 1; `--write-doc` keeps the run as docs/performance.json and renders
  * docs/performance.md from it.
+ *
+ * Every run also reads, from `/proc` just before and after the load, the CPU the aggregator
+ * (main thread, other threads), PostgreSQL (the whole server) and the load generator spent per
+ * event (bench/cpu.ts): on a shared machine the figure that holds still. The closed-loop loads
+ * use wrk when it is there or can be installed, and a last reference sends the same load with
+ * each generator, to show what each costs per request.
  */
 import { once } from 'node:events'
 import { mkdir, rm, writeFile } from 'node:fs/promises'
@@ -18,13 +24,21 @@ import { migrate } from '../src/db/migrate.js'
 import { urlTarget } from '../src/db/target.js'
 import type { Stats } from '../src/stats/stats.js'
 import { spawnAggregator, type Aggregator } from '../test/support/aggregator.js'
+import { per, perEvent, postmasterOf, sample, type CpuPerEvent, type CpuProbe } from './cpu.js'
 import { measureLimit, type LimitResult } from './limit.js'
-import { load, type LoadResult } from './load.js'
+import { GENERATORS, load, type Generator, type LoadResult } from './load.js'
 import { pacedInChild } from './paced.js'
 import { summariseProfiles, type ProfileLine } from './profile.js'
 import { startPostgres, tempDir, type ToolPostgres } from '../test/support/postgres.js'
-import { DUPLICATES, naiveLoads, scenarios, type Scenario } from './scenarios.js'
+import {
+  DUPLICATES,
+  generatorLoad,
+  naiveLoads,
+  scenarios,
+  type Scenario,
+} from './scenarios.js'
 import { Workload, type WorkloadOptions } from './workload.js'
+import { ensureWrk } from './wrk.js'
 import { renderReport } from './report.js'
 import { record } from '../scripts/docs/performance.js'
 
@@ -42,6 +56,8 @@ export interface ScenarioResult {
   peakRssMb: number
   exact: boolean
   problems: string[]
+  /** CPU per event over the measured load (the generator's per request). */
+  cpu: CpuPerEvent
 }
 
 export interface BenchReport {
@@ -52,6 +68,10 @@ export interface BenchReport {
   scenarios: ScenarioResult[]
   limit: LimitResult
   naive: ScenarioResult[]
+  /** The same load sent by each load generator, for what each costs per request. */
+  generators: ScenarioResult[]
+  /** The generator of the closed-loop scenarios. */
+  generator: Generator
   profile: ProfileLine[] | null
 }
 
@@ -68,11 +88,15 @@ export async function bench(options: BenchOptions): Promise<BenchReport> {
   const startedAt = new Date().toISOString()
   const pg = await startPostgres()
   const shards = Math.max(1, Math.min(4, os.availableParallelism()))
+  const generator: Generator = ensureWrk(say) ? 'wrk' : 'autocannon'
   const results: ScenarioResult[] = []
   const naive: ScenarioResult[] = []
+  const generators: ScenarioResult[] = []
   let profile: ProfileLine[] | null = null
   let limit: LimitResult
   try {
+    const postmaster = await serverPid(pg)
+    const common = { shards, generator, postmaster }
     const chosen = scenarios(options.quick).filter(
       (s) => !options.only?.length || options.only.includes(s.id),
     )
@@ -85,7 +109,7 @@ export async function bench(options: BenchOptions): Promise<BenchReport> {
       say(`scenario ${scenario.id}: ${scenario.title}`)
       results.push(
         await runScenario(pg, scenario, {
-          shards,
+          ...common,
           rate: rate === undefined ? undefined : rate * scenario.rateOf!.share,
           requestsFor: scenario.requestsFor && sizing * scenario.requestsFor.seconds,
         }),
@@ -100,16 +124,22 @@ export async function bench(options: BenchOptions): Promise<BenchReport> {
       batchEvents: 2000,
       duplicates: DUPLICATES,
       seed: 1,
+      postmaster,
     })
     for (const scenario of naiveLoads(options.quick)) {
       say(`reference: ${scenario.title}`)
-      naive.push(await runScenario(pg, scenario, { shards, script: NAIVE }))
+      naive.push(await runScenario(pg, scenario, { ...common, script: NAIVE }))
+    }
+    for (const name of generator === 'wrk' ? GENERATORS : GENERATORS.slice(1)) {
+      const scenario = generatorLoad(options.quick, name)
+      say(`reference: ${scenario.title}`)
+      generators.push(await runScenario(pg, scenario, { ...common, generator: name }))
     }
     if (options.profile) {
       say('profile: scenario 1 under --cpu-prof')
       const dir = await tempDir('profile')
       await runScenario(pg, scenarios(options.quick)[0]!, {
-        shards,
+        ...common,
         nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${dir}`],
       })
       try {
@@ -136,12 +166,28 @@ export async function bench(options: BenchOptions): Promise<BenchReport> {
     scenarios: results,
     limit,
     naive,
+    generators,
+    generator,
     profile,
+  }
+}
+
+/** The embedded (or local) server's postmaster, for its CPU; null when not on this machine. */
+async function serverPid(pg: ToolPostgres): Promise<number | null> {
+  const sql = connect(urlTarget(pg.url), { max: 1, onnotice: () => {} })
+  try {
+    const [row] = await sql<{ pid: number }[]>`SELECT pg_backend_pid() AS pid`
+    return await postmasterOf(row!.pid)
+  } finally {
+    await sql.end({ timeout: 5 })
   }
 }
 
 interface RunOptions {
   shards: number
+  generator: Generator
+  /** The database server's postmaster, whose process tree is sampled. */
+  postmaster: number | null
   rate?: number | undefined
   script?: string
   nodeArgs?: string[]
@@ -175,8 +221,11 @@ async function runScenario(pg: ToolPostgres, s: Scenario, o: RunOptions): Promis
     const requests =
       s.requests ??
       (o.requestsFor === undefined ? undefined : Math.max(1, Math.round(o.requestsFor)))
-    if (requests !== undefined) workload.prepare(requests)
-    const started = performance.now()
+    // wrk reads its bodies from a file it writes: preparing them here would hold them twice
+    if (requests !== undefined && o.generator !== 'wrk') workload.prepare(requests)
+    const probe: CpuProbe = { aggregator: server.child.pid ?? null, postmaster: o.postmaster }
+    const cpuBefore = await sample(probe)
+    let started = performance.now()
     const path = `/publish?ack=${s.ack}`
     let generated = { events: 0, unique: 0 }
     let result: LoadResult
@@ -192,14 +241,18 @@ async function runScenario(pg: ToolPostgres, s: Scenario, o: RunOptions): Promis
       generated = run
     } else {
       result = await load(workload, {
+        generator: o.generator,
         url: server.url,
         path,
         connections: s.connections,
         ...(requests !== undefined ? { requests } : { durationS: s.durationS ?? 10 }),
       })
       generated = workload
+      // from the generator's first request: wrk's reading of its bodies is not the server's time
+      started = performance.now() - result.seconds * 1000
     }
     const after = await drained(server.url)
+    const cpuAfter = await sample(probe)
     const seconds = (performance.now() - started) / 1000
     const peakRssMb = await server.peakRssMb()
     const rows = Number((await sql`SELECT count(*) AS n FROM events`)[0]!.n)
@@ -239,6 +292,10 @@ async function runScenario(pg: ToolPostgres, s: Scenario, o: RunOptions): Promis
       peakRssMb,
       exact: problems.length === 0,
       problems,
+      cpu: perEvent(received, cpuBefore, cpuAfter, {
+        name: o.rate === undefined ? o.generator : 'node:http (paced)',
+        perRequest: result.generatorCpuUs === null ? null : per(result.requests, 0, result.generatorCpuUs),
+      }),
     }
   } finally {
     for (const viewer of viewers) viewer.terminate()

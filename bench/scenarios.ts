@@ -109,3 +109,15 @@ export function naiveLoads(quick: boolean): Scenario[] {
     },
   ]
 }
+
+/** The load each generator sends to show its own cost per request: single events, async. */
+export function generatorLoad(quick: boolean, generator: string): Scenario {
+  return {
+    id: `gen-${generator}`,
+    title: `single events, ack=async, sent by ${generator}`,
+    eventsPerRequest: 1,
+    ack: 'async',
+    connections: 200,
+    requests: quick ? 200 : 40_000,
+  }
+}

@@ -20,6 +20,12 @@ const result = (
   peakRssMb: 200,
   exact: true,
   problems: [],
+  cpu: {
+    aggregatorMain: 8.25,
+    aggregatorOthers: 3,
+    postgres: 26.5,
+    generator: { name: 'wrk', perRequest: 20 },
+  },
   ...more,
 })
 
@@ -38,8 +44,25 @@ const report: BenchReport = {
       problems: ['received 9 ≠ 10'],
     }),
   ],
-  limit: { events: 300_000, unique: 240_000, seconds: 6, eventsPerSecond: 50_000 },
+  limit: {
+    events: 300_000,
+    unique: 240_000,
+    seconds: 6,
+    eventsPerSecond: 50_000,
+    cpu: { postgres: 25, client: null },
+  },
   naive: [result('naive-100', 'naive: batches of 100', 2_500)],
+  generators: [
+    result('gen-autocannon', 'single events, ack=async, sent by autocannon', 9_000, {
+      cpu: {
+        aggregatorMain: 30,
+        aggregatorOthers: null,
+        postgres: null,
+        generator: { name: 'autocannon', perRequest: 60 },
+      },
+    }),
+  ],
+  generator: 'wrk',
   profile: [
     { thread: 'main', fn: 'parseDocument request.js:42', share: 9.94 },
     { thread: 'w1', fn: 'writeBuffer', share: 5.2 },
