@@ -102,7 +102,13 @@ export async function subscribersBench(options: SubscribersOptions): Promise<Sub
     say('subscribers: the maximum ingestion rate, no subscribers')
     const maxEventsPerSecond = await onFresh(pg, 'bench_subs_max', shards, async (url) => {
       const workload = new Workload(workloadOf('max'))
-      const result = await load(workload, { url, path: '/publish', connections: 32, durationS })
+      const result = await load(workload, {
+        url,
+        path: '/publish',
+        connections: 32,
+        durationS,
+        generator: 'autocannon',
+      })
       return result.requestsPerSecond * EVENTS_PER_REQUEST
     })
     const runs: SubscribersRun[] = []
