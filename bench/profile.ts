@@ -17,7 +17,7 @@ interface CpuProfile {
   timeDeltas: number[]
 }
 
-export async function summariseProfiles(dir: string, top = 15): Promise<ProfileLine[]> {
+export async function summariseProfiles(dir: string, top = 25): Promise<ProfileLine[]> {
   const files = (await readdir(dir)).filter((f) => f.endsWith('.cpuprofile')).sort()
   const self = new Map<string, number>()
   let total = 0

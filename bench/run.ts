@@ -3,7 +3,7 @@
  * references (the database's own limit, the naive design), on 127.0.0.1. Writes
  * `bench/results/<timestamp>.json` and prints the run as Markdown (bench/report.ts). `--quick`
  * runs a tiny load (what `npm test` does, so this code cannot rot); `--profile` adds a CPU
- * profile of scenario 1; `--write-doc` keeps the run as docs/performance.json and renders
+ * profile of the first scenario chosen (scenario 1 without `--only`); `--write-doc` keeps the run as docs/performance.json and renders
  * docs/performance.md from it.
  *
  * Every run also reads, from `/proc` just before and after the load, the CPU the aggregator
@@ -136,9 +136,10 @@ export async function bench(options: BenchOptions): Promise<BenchReport> {
       generators.push(await runScenario(pg, scenario, { ...common, generator: name }))
     }
     if (options.profile) {
-      say('profile: scenario 1 under --cpu-prof')
+      const profiled = chosen[0] ?? scenarios(options.quick)[0]!
+      say(`profile: scenario ${profiled.id} under --cpu-prof`)
       const dir = await tempDir('profile')
-      await runScenario(pg, scenarios(options.quick)[0]!, {
+      await runScenario(pg, profiled, {
         ...common,
         nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${dir}`],
       })

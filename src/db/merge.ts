@@ -5,14 +5,18 @@
  * cannot deadlock), and adds the outcome to this shard's counter rows. The counters always agree
  * with the stored rows.
  *
- * The staging table lives as long as the session and is emptied by every commit (ON COMMIT
- * DELETE ROWS truncates it: a DELETE would leave dead rows that nothing vacuums in a temporary
- * table, and every later batch would scan them). Every batch creates it when it is missing: a
- * session can be replaced under us at any time (postgres.js ends a connection after a random
- * 30–60 min `max_lifetime` and opens a new one for the next query; a lost connection is
- * reopened the same way), and a batch must never fail because its session is new. The check is
- * pipelined with the COPY (sent without waiting for its answer), so it adds no round trip, only
- * a catalogue lookup when the table exists.
+ * What a batch costs beyond its rows is paid per round trip and per statement, so the path holds
+ * only the four it needs (BEGIN, COPY, merge, COMMIT):
+ * - the merge is a prepared statement: parsed once per session, planned once (its generic plan:
+ *   no parameter changes its shape), and sent as one Bind/Execute instead of a Parse/Describe
+ *   round trip and a fresh plan for every batch;
+ * - the staging table lives as long as the session and is emptied by every commit (ON COMMIT
+ *   DELETE ROWS truncates it: a DELETE would leave dead rows that nothing vacuums in a temporary
+ *   table, and every later batch would scan them). It is created when a COPY finds it missing
+ *   (SQLSTATE 42P01), not checked for in every batch: a session can be replaced under us at any
+ *   time (postgres.js ends a connection after a random 30–60 min `max_lifetime` and opens a new
+ *   one for the next query; a lost connection is reopened the same way), and such a batch is
+ *   redone once on the same connection after creating it, never failed for it.
  */
 import type postgres from 'postgres'
 import type { Sql } from './connect.js'
@@ -85,19 +89,25 @@ export async function mergeBatch(
   listSaved: boolean,
   progress: MergeProgress,
 ): Promise<void> {
-  await sql.begin(async (tx) => {
-    // executed now, so it is queued (pipelined) ahead of the COPY; its answer names the backend
-    // (postgres.js gives every result the `state` of the connection that ran it)
-    const staging = tx
-      .unsafe(STAGING)
-      .execute()
-      .then((result) => progress.began(result.state.pid))
-    await Promise.all([staging, copyRows(tx, rows)])
-    const merged = await tx.unsafe<MergeRow[]>(MERGE, [owner.instance, owner.shard, listSaved])
-    const outcomes = merged.filter((row): row is MergeRow & MergeOutcome => row.part !== null)
-    progress.committing(merged[0]!.transaction, outcomes)
-  })
+  const merge = () =>
+    sql.begin(async (tx) => {
+      await copyRows(tx, rows, progress)
+      const params = [owner.instance, owner.shard, listSaved]
+      const merged = await tx.unsafe<MergeRow[]>(MERGE, params, { prepare: true })
+      const outcomes = merged.filter((row): row is MergeRow & MergeOutcome => row.part !== null)
+      progress.committing(merged[0]!.transaction, outcomes)
+    })
+  try {
+    await merge()
+  } catch (error) {
+    if ((error as { code?: unknown }).code !== UNDEFINED_TABLE) throw error
+    // a new session: its COPY was refused before any row was written, nothing is in doubt
+    await sql.unsafe(STAGING)
+    await merge()
+  }
 }
+
+const UNDEFINED_TABLE = '42P01'
 
 /**
  * COPY the rows into staging, settled by the server's answer either way. postgres.js never
@@ -106,11 +116,18 @@ export async function mergeBatch(
  * already resolved with the writable, and is lost; the batch would hang until DB_TIMEOUT_MS and
  * be retried as if the connection were at fault. So that `reject` is wrapped to settle the COPY
  * with the real error (and its SQLSTATE). An error while rows are still being written arrives on
- * the writable itself.
+ * the writable itself. Once the server has accepted the COPY, the transaction is known to have
+ * begun on its backend: `progress.began` learns which.
  */
-async function copyRows(tx: postgres.TransactionSql, rows: Uint8Array): Promise<void> {
+async function copyRows(
+  tx: postgres.TransactionSql,
+  rows: Uint8Array,
+  progress: MergeProgress,
+): Promise<void> {
   const query = tx`COPY staging FROM STDIN`
   const copy = await query.writable()
+  // postgres.js stamps a query with its connection's backend when it sends it (not typed)
+  progress.began((query as unknown as { state: { pid: number } }).state.pid)
   await new Promise<void>((resolve, reject) => {
     // postgres.js rejects a query with its PostgresError (or a connection Error)
     const settles = query as unknown as { reject: (error: Error) => void }
