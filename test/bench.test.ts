@@ -3,6 +3,10 @@ import t from 'tap'
 import { renderReport } from '../bench/report.js'
 import { bench } from '../bench/run.js'
 
+// about fifteen aggregators and a PostgreSQL database each, one after another: on a busy 2-core
+// machine this file alone can take longer than the suite's per-file timeout
+t.setTimeout(600_000)
+
 t.test('every scenario and both references run and count exactly on a tiny load', async (t) => {
   const lines: string[] = []
   const report = await bench({ quick: true, profile: true, log: (line) => lines.push(line) })
