@@ -21,21 +21,21 @@ import type { Socket } from 'node:net'
 import path from 'node:path'
 import type * as UwsTypes from 'uWebSockets.js'
 
+// the fork's classes, as far as they are replaced or read here
 interface ForkContext {
-  handleRequest(req: IncomingMessage, res: ServerResponse): void
-  handleHttpUpgrade(req: IncomingMessage, socket: Socket): void
+  handleRequest: (this: ForkContext, req: IncomingMessage, res: ServerResponse) => void
+  handleHttpUpgrade: (this: ForkContext, req: IncomingMessage, socket: Socket) => void
 }
 interface ForkRequest {
   request: IncomingMessage
-  getQuery(key?: string): string | undefined
-  getUrl(): string
+  getQuery: (this: ForkRequest, key?: string) => string | undefined
 }
 interface ForkResponse {
   response: ServerResponse
   abortHandler?: () => void
-  onWritable(handler: (offset: number) => boolean): ForkResponse
-  onAborted(handler: () => void): ForkResponse
-  end(body?: string | Buffer, closeConnection?: boolean): ForkResponse
+  onWritable: (this: ForkResponse, handler: (offset: number) => boolean) => ForkResponse
+  onAborted: (this: ForkResponse, handler: () => void) => ForkResponse
+  end: (this: ForkResponse, body?: string | Buffer, closeConnection?: boolean) => ForkResponse
 }
 type Prototype<T> = { prototype: T }
 

@@ -102,7 +102,7 @@ t.test(
     // the live view needs a WebSocket: a stable answer, upgrade asked or not, and the process lives on
     for (const reply of [await get(server.url, '/live'), await upgrade(server.url, '/live')]) {
       t.equal(reply.status, 501)
-      const body = typeof reply.body === 'string' ? JSON.parse(reply.body) : reply.body
+      const body = typeof reply.body === 'string' ? (JSON.parse(reply.body) as unknown) : reply.body
       t.match(body, { error: 'live_unavailable', message: /UWS_FALLBACK=allow.*GET \/stats/ })
     }
     const dashboard = await fetch(`${server.url}/`)
