@@ -6,15 +6,11 @@
  */
 import { request } from 'node:http'
 import t from 'tap'
-import { runToExit, startProcess } from './support/aggregator.js'
+import { plainLines, runToExit, startProcess } from './support/aggregator.js'
 import { event, get, post, stats } from './support/client.js'
 import { testDatabase } from './support/database.js'
 import { node24 } from './support/node24.js'
 import { SseReader } from './support/sse.js'
-
-/** The lines a child wrote that are not JSON log lines: what a person reads. */
-const plainLines = (output: string) =>
-  output.split('\n').filter((line) => line !== '' && !line.startsWith('{'))
 
 /** A WebSocket handshake's answer: status and body (a refusal is a plain HTTP answer). */
 function upgrade(base: string, path: string): Promise<{ status: number; body: string }> {

@@ -8,17 +8,13 @@ import net from 'node:net'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import t from 'tap'
-import { runToExit, spawnAggregator, startProcess } from './support/aggregator.js'
+import { plainLines, runToExit, spawnAggregator, startProcess } from './support/aggregator.js'
 import { testDatabase } from './support/database.js'
 import { freePort } from './support/postgres.js'
 
 const execFileAsync = promisify(execFile)
 const UWS = fileURLToPath(new URL('../src/uws.js', import.meta.url))
 const NO_NATIVE_ADDONS = fileURLToPath(new URL('fixtures/no-native-addons.js', import.meta.url))
-
-/** The lines a child wrote that are not JSON log lines: what a person reads. */
-const plainLines = (output: string) =>
-  output.split('\n').filter((line) => line !== '' && !line.startsWith('{'))
 
 t.test(
   'a second aggregator on a busy port exits 1 naming the port; the first keeps serving',

@@ -123,3 +123,7 @@ export async function runToExit(
   const [code] = (await once(child, 'exit')) as [number | null]
   return { code, output }
 }
+
+/** The lines a child wrote that are not JSON log lines: what a person reads. */
+export const plainLines = (output: string) =>
+  output.split('\n').filter((line) => line !== '' && !line.startsWith('{'))
