@@ -63,7 +63,12 @@ t.test(
       /^pubsub-aggregator: no uWebSockets\.js binary loads on Node v[\d.]+ \(ABI \d+\) on linux-x64, glibc [\d.]+: @btc-vision\/uwebsockets\.js@20\.57\.0: native addons are disabled [^;]*; @trufflesuite\/uws-js-unofficial@[^:]+: native addons are disabled [^.]*\. Run Node 20, 22 or 24 /,
     )
     t.match(output, /"code":"ERR_AGG_UWS_UNAVAILABLE"/, 'the cause is logged with its code')
-    t.notMatch(output, /Falling back|fallback/i, "the fork's JS fallback is never loaded")
+    t.notMatch(output, /Falling back to a NodeJS/, "the fork's JS fallback is not loaded silently")
+    t.match(
+      lines[0],
+      /or set UWS_FALLBACK=allow to serve on a pure-JS server/,
+      'the way out is named',
+    )
   },
 )
 
