@@ -9,7 +9,8 @@
  *
  *   `req.getQuery`     builds `new URL(url)` from a relative URL and throws     → from the URL
  *   routing, `getUrl`  match and return the URL with its query string           → query cut off
- *   `res.onWritable`   throws "Not implemented" (server-sent events need it)   → node's `drain`
+ *   `res.onWritable`   throws "Not implemented" (server-sent events need it)   → node's `drain`,
+ *                      called after the refused write has returned, as uWS does
  *   `res.onAborted`    fires after every answer, not only when the client left → only unfinished
  *   `res.end(b, true)` destroys the socket at once, cutting off unsent bytes  → closes after it
  *   WebSocket          `app.publish`, `app.numSubscribers`, `res.upgrade` throw → no WebSocket:
@@ -85,9 +86,12 @@ function complete(context: ForkContext, request: ForkRequest, response: ForkResp
     return new URLSearchParams(query).get(key) ?? undefined
   }
 
-  // uWS passes the write offset; the app's one caller (server-sent events) does not read it
+  // uWS calls this from the event loop, after the refused write has returned; node may emit
+  // `drain` within that write (its uncork flushes at once), before the caller knows it was
+  // refused, which would leave the caller waiting for a drain already past. uWS passes the write
+  // offset; the app's one caller (server-sent events) does not read it.
   response.onWritable = function (handler) {
-    this.response.on('drain', () => handler(0))
+    this.response.on('drain', () => setImmediate(() => handler(0)))
     return this
   }
   response.onAborted = function (handler) {

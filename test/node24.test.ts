@@ -4,7 +4,7 @@
  * pure-JS server, the WebSocket-only live view answering why it is off. Runs the built app under
  * a real Node 24 binary (support/node24.ts).
  */
-import { request } from 'node:http'
+import { get as httpGet, request, type IncomingMessage } from 'node:http'
 import t from 'tap'
 import { plainLines, runToExit, startProcess } from './support/aggregator.js'
 import { event, get, post, stats } from './support/client.js'
@@ -33,6 +33,30 @@ function upgrade(base: string, path: string): Promise<{ status: number; body: st
     req.on('error', reject)
     req.end()
   })
+}
+
+/**
+ * An event stream whose reader does not read until told: its socket and the server's buffers
+ * fill. `resumeUntil` reads on until `count` events arrived (bounded in time), and says how many.
+ */
+async function pausedStream(base: string, path: string) {
+  const res = await new Promise<IncomingMessage>((resolve, reject) =>
+    httpGet(base + path, { agent: false }, resolve).on('error', reject),
+  )
+  res.pause()
+  let text = ''
+  return {
+    async resumeUntil(count: number): Promise<number> {
+      const seen = () => text.split('\nevent: event\n').length - 1
+      res.setEncoding('utf8')
+      res.on('data', (chunk: string) => (text += chunk))
+      res.resume()
+      const deadline = Date.now() + 60_000
+      while (seen() < count && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100))
+      res.destroy()
+      return seen()
+    },
+  }
 }
 
 t.test('on Node 24 here, start-up is refused by default, naming UWS_FALLBACK=allow', async (t) => {
@@ -94,6 +118,18 @@ t.test(
 
     await stream.until(() => stream.events.length >= 25, 30_000, 'the streamed events')
     t.equal(stream.events.length, 25, 'the stream carries its topic only')
+
+    // a reader that stops reading: the server's writes are refused, then resume when it reads
+    // again (onWritable), and every event arrives; the bytes stay under SUBSCRIBER_BUFFER_BYTES
+    const slow = await pausedStream(server.url, '/events/stream?topic=node24.slow')
+    const big = 'x'.repeat(20_000)
+    for (let batch = 0; batch < 3; batch++) {
+      const sent = Array.from({ length: 100 }, () =>
+        event({ topic: 'node24.slow', payload: { big } }),
+      )
+      t.equal((await post(server.url, '/publish', sent)).status, 200)
+    }
+    t.equal(await slow.resumeUntil(300), 300, 'every event, after the backlog drained')
 
     // the live view needs a WebSocket: a stable answer, upgrade asked or not, and the process lives on
     for (const reply of [await get(server.url, '/live'), await upgrade(server.url, '/live')]) {
