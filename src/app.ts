@@ -57,7 +57,13 @@ export interface Running {
 }
 
 export async function start(config: Config, log: Logger): Promise<Running> {
-  const uws = loadUws()
+  const uws = loadUws(config.UWS_FALLBACK)
+  if (uws.fallback !== null) {
+    log.warn(
+      { uws: uws.source },
+      `SLOW: serving on the pure-JS fallback server (UWS_FALLBACK=allow) because ${uws.fallback}. It is many times slower than native uWebSockets.js and has no WebSocket: the dashboard's live view (/live) is off. For development only`,
+    )
+  }
   // a busy port fails in a moment, before a database is started for nothing
   await checkPort(config.HOST, config.PORT)
   let embedded: Embedded | null = null
@@ -231,7 +237,7 @@ export async function start(config: Config, log: Logger): Promise<Running> {
           counter_rows_folded: folded,
         },
       },
-      `listening on ${base} (uWebSockets.js ${uws.source}, ${config.SHARDS} shards); dashboard ${base}/, API docs ${base}/docs; ${storage}`,
+      `listening on ${base} (${uws.fallback === null ? 'uWebSockets.js' : 'SLOW pure-JS fallback'} ${uws.source}, ${config.SHARDS} shards); dashboard ${base}/, API docs ${base}/docs; ${storage}`,
     )
     return {
       port,

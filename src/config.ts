@@ -86,6 +86,7 @@ export const ConfigSchema = v.object({
     ),
     'false',
   ),
+  UWS_FALLBACK: choice(['refuse', 'allow'], 'refuse'),
   ALLOWED_ORIGINS: v.optional(
     v.pipe(
       v.string(),
@@ -254,6 +255,11 @@ export const CONFIG_DOCS: { readonly [K in keyof typeof ConfigSchema.entries]: C
     unit: 'boolean',
     meaning:
       'With `AUTH_TOKENS`, also require a token on `/events`, `/stats`, `/metrics` and `/live`. Health checks, `/docs`, `/openapi.json` and the dashboard page stay open.',
+  },
+  UWS_FALLBACK: {
+    unit: '—',
+    meaning:
+      "Where no native uWebSockets.js build loads (e.g. Node 24 on glibc < 2.38): `refuse` stops start-up with `ERR_AGG_UWS_UNAVAILABLE`; `allow` serves on the unofficial fork's pure-JS server instead, many times slower, with a warning at start-up and the dashboard's live view (`/live`) answering `501` `live_unavailable`. For development only.",
   },
   ALLOWED_ORIGINS: {
     unit: 'origins',

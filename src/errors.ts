@@ -43,7 +43,7 @@ export const INTERNAL_ERRORS = {
     "Stored events carry transaction ids at or above the cluster's next one (a dump restored into another cluster): new events would sort behind cursors given out. The process does not start; the message names the `pg_resetwal` that moves the cluster's counter past them.",
   ERR_AGG_UNKNOWN_STORE: 'STORE names no store implementation.',
   ERR_AGG_UWS_UNAVAILABLE:
-    'No installed uWebSockets.js binary loads on this Node version and C library (the message names why each did not); the process does not start.',
+    'No installed uWebSockets.js binary loads on this Node version and C library (the message names why each did not); the process does not start, unless `UWS_FALLBACK=allow` lets it serve on the slow pure-JS server.',
   ERR_AGG_DASHBOARD_NOT_BUILT: 'The dashboard bundle is missing from dist/: run `npm run build`.',
   ERR_AGG_ATTEMPT_TIMEOUT:
     'One flush attempt exceeded DB_TIMEOUT_MS; its statement is cancelled in the database, then it is retried.',
@@ -173,6 +173,12 @@ export const ERRORS = {
     status: 426,
     closes: false,
     meaning: '`GET /live` is a WebSocket: the request must carry `Upgrade: websocket`.',
+  },
+  live_unavailable: {
+    status: 501,
+    closes: false,
+    meaning:
+      'This process serves on the pure-JS fallback (`UWS_FALLBACK=allow`), which has no WebSocket: the live view is off; `GET /stats` still answers.',
   },
   internal: {
     status: 500,

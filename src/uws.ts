@@ -8,22 +8,28 @@
  *                         development and CI hosts (Node 20 on Debian 12)
  *
  * The unofficial fork's own entry point switches silently to a pure-JS server when its binary
- * does not load; that server is many times slower and lacks what `/live` needs (WebSocket
- * pub/sub: `publish`, `numSubscribers`, `upgrade` throw "Not implemented"), so the app would
- * crash within a second on it. Its binary is loaded directly instead, and when no native build
- * loads, start-up stops with `ERR_AGG_UWS_UNAVAILABLE`, naming why each one did not.
+ * does not load; that server is many times slower and has no WebSocket. Its binary is loaded
+ * directly instead, and when no native build loads, start-up stops with
+ * `ERR_AGG_UWS_UNAVAILABLE`, naming why each one did not, unless `UWS_FALLBACK=allow` asks for
+ * the JS server (uws-fallback.ts), which the start-up then warns about.
  */
 import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import path from 'node:path'
 import type * as UwsTypes from 'uWebSockets.js'
 import { AggregatorError } from './errors.js'
+import { loadFallback } from './uws-fallback.js'
 
 export interface Uws {
   module: typeof UwsTypes
   /** `package@version (binary file)`, for the start-up log line. */
   source: string
+  /** Why no native build loaded, when this is the JS fallback; null on a native build. */
+  fallback: string | null
 }
+
+/** `UWS_FALLBACK`: whether the pure-JS server may serve where no native build loads. */
+export type UwsFallback = 'refuse' | 'allow'
 
 /** One installed build; `load` throws when it does not load here. */
 export interface UwsCandidate {
@@ -41,19 +47,30 @@ export const BINARY = `uws_${process.platform}_${process.arch}_${process.version
  * The decision: the first candidate that loads, in the order given (newest first). Pure but
  * for the loaders, which tests inject.
  */
-export function chooseUws(candidates: readonly UwsCandidate[]): Uws {
+export function chooseUws(
+  candidates: readonly UwsCandidate[],
+  fallback: UwsCandidate | null = null,
+): Uws {
   const failures: string[] = []
   for (const candidate of candidates) {
     try {
-      return { module: candidate.load(), source: `${candidate.name} (${candidate.file})` }
+      return {
+        module: candidate.load(),
+        source: `${candidate.name} (${candidate.file})`,
+        fallback: null,
+      }
     } catch (error) {
       failures.push(`${candidate.name}: ${reason(error)}`)
     }
   }
   const runtime = `Node ${process.version} (ABI ${process.versions.modules}) on ${process.platform}-${process.arch}, glibc ${glibc() ?? 'none'}`
+  const why = `no uWebSockets.js binary loads on ${runtime}: ${failures.join('; ') || 'none is installed'}`
+  if (fallback !== null) {
+    return { module: fallback.load(), source: `${fallback.name} (${fallback.file})`, fallback: why }
+  }
   throw new AggregatorError(
     'ERR_AGG_UWS_UNAVAILABLE',
-    `no uWebSockets.js binary loads on ${runtime}: ${failures.join('; ') || 'none is installed'}. Run Node 20, 22 or 24 on glibc 2.38 or later (Debian 13), or Node 20 on an older glibc`,
+    `${why}. Run Node 20, 22 or 24 on glibc 2.38 or later (Debian 13), or Node 20 on an older glibc; or set UWS_FALLBACK=allow to serve on a pure-JS server: many times slower, and no live dashboard`,
   )
 }
 
@@ -83,11 +100,13 @@ function packageOf(specifier: string): { dir: string; name: string } {
   return { dir, name: `${manifest.name}@${manifest.version}` }
 }
 
+const fork = () => packageOf('uws-js-unofficial/package.json')
+
 /** The installed builds, newest first. */
 export function installedCandidates(): UwsCandidate[] {
   // its entry point requires its binary for this Node and throws when that does not load
   const current = packageOf('uWebSockets.js')
-  const fork = packageOf('uws-js-unofficial/package.json')
+  const { dir, name } = fork()
   const forkBinary = `binaries/${BINARY}`
   return [
     {
@@ -96,13 +115,19 @@ export function installedCandidates(): UwsCandidate[] {
       load: () => require('uWebSockets.js') as typeof UwsTypes,
     },
     {
-      name: fork.name,
+      name,
       file: forkBinary,
-      load: () => require(path.join(fork.dir, forkBinary)) as typeof UwsTypes,
+      load: () => require(path.join(dir, forkBinary)) as typeof UwsTypes,
     },
   ]
 }
 
-export function loadUws(): Uws {
-  return chooseUws(installedCandidates())
+/** The unofficial fork's pure-JS server, completed where the app needs it. */
+export function fallbackCandidate(): UwsCandidate {
+  const { dir, name } = fork()
+  return { name, file: 'pure JS, dist/', load: () => loadFallback(dir) }
+}
+
+export function loadUws(fallback: UwsFallback = 'refuse'): Uws {
+  return chooseUws(installedCandidates(), fallback === 'allow' ? fallbackCandidate() : null)
 }

@@ -8,17 +8,13 @@ import net from 'node:net'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import t from 'tap'
-import { runToExit, spawnAggregator, startProcess } from './support/aggregator.js'
+import { plainLines, runToExit, spawnAggregator, startProcess } from './support/aggregator.js'
 import { testDatabase } from './support/database.js'
 import { freePort } from './support/postgres.js'
 
 const execFileAsync = promisify(execFile)
 const UWS = fileURLToPath(new URL('../src/uws.js', import.meta.url))
 const NO_NATIVE_ADDONS = fileURLToPath(new URL('fixtures/no-native-addons.js', import.meta.url))
-
-/** The lines a child wrote that are not JSON log lines: what a person reads. */
-const plainLines = (output: string) =>
-  output.split('\n').filter((line) => line !== '' && !line.startsWith('{'))
 
 t.test(
   'a second aggregator on a busy port exits 1 naming the port; the first keeps serving',
@@ -67,7 +63,12 @@ t.test(
       /^pubsub-aggregator: no uWebSockets\.js binary loads on Node v[\d.]+ \(ABI \d+\) on linux-x64, glibc [\d.]+: @btc-vision\/uwebsockets\.js@20\.57\.0: native addons are disabled [^;]*; @trufflesuite\/uws-js-unofficial@[^:]+: native addons are disabled [^.]*\. Run Node 20, 22 or 24 /,
     )
     t.match(output, /"code":"ERR_AGG_UWS_UNAVAILABLE"/, 'the cause is logged with its code')
-    t.notMatch(output, /Falling back|fallback/i, "the fork's JS fallback is never loaded")
+    t.notMatch(output, /Falling back to a NodeJS/, "the fork's JS fallback is not loaded silently")
+    t.match(
+      lines[0],
+      /or set UWS_FALLBACK=allow to serve on a pure-JS server/,
+      'the way out is named',
+    )
   },
 )
 

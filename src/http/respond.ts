@@ -20,6 +20,7 @@ const STATUS: Record<number, string> = {
   422: '422 Unprocessable Entity',
   426: '426 Upgrade Required',
   500: '500 Internal Server Error',
+  501: '501 Not Implemented',
   503: '503 Service Unavailable',
 }
 

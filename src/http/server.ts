@@ -71,7 +71,8 @@ export class HttpServer implements RouteContext {
   /** Requests not yet answered; shutdown waits for them. */
   private pending = 0
   private drained: (() => void) | null = null
-  private readonly viewers: Viewers
+  /** Null on the JS fallback, which has no WebSocket. */
+  private readonly viewers: Viewers | null
   readonly hub: Hub
   private readonly closingHooks = new Set<() => void>()
 
@@ -82,7 +83,7 @@ export class HttpServer implements RouteContext {
   ) {
     this.openapi = JSON.stringify(openApiDocument(ROUTES, options.version))
     this.app = uws.module.App()
-    this.viewers = new Viewers(this.app, services, options.log)
+    this.viewers = uws.fallback === null ? new Viewers(this.app, services, options.log) : null
     this.hub = new Hub(services.feed, services.commits, {
       pageEvents: STREAM_PAGE_EVENTS,
       // a page larger than a subscriber's bound would cut off a client that is merely busy
@@ -92,8 +93,9 @@ export class HttpServer implements RouteContext {
       failed: (error) => options.log.warn({ err: error }, 'the feed could not be read for streams'),
     })
     for (const route of ROUTES) {
-      if (isSocket(route)) this.registerSocket(route)
-      else this.register(route)
+      if (!isSocket(route)) this.register(route)
+      else if (this.viewers !== null) this.registerSocket(route, this.viewers)
+      else this.registerSocketless(route)
     }
     this.app.any('/*', (res, req) => this.offTable(res, req))
   }
@@ -145,7 +147,7 @@ export class HttpServer implements RouteContext {
   close(): Promise<void> {
     this.leaving = true
     this.shuttingDown = true
-    this.viewers.close()
+    this.viewers?.close()
     for (const hook of [...this.closingHooks]) hook()
     this.closingHooks.clear()
     // each open stream gets its `shutting_down` frame and ends: none is left pending
@@ -168,9 +170,9 @@ export class HttpServer implements RouteContext {
   }
 
   /** An upgraded socket is no request to count: an `Exchange` exists only to refuse one. */
-  private registerSocket(route: SocketRoute): void {
+  private registerSocket(route: SocketRoute, viewers: Viewers): void {
     this.app.ws<unknown>(route.path, {
-      ...this.viewers.behavior,
+      ...viewers.behavior,
       upgrade: (res: HttpResponse, req: HttpRequest, context: us_socket_context_t) => {
         const refused = refusal(route, req, this.shuttingDown, this.options)
         if (refused === null) route.upgrade(res, req, context)
@@ -181,6 +183,16 @@ export class HttpServer implements RouteContext {
         }
       },
     })
+  }
+
+  /** On a server without WebSocket, a socket's path answers why, upgrade asked or not. */
+  private registerSocketless(route: SocketRoute): void {
+    this.app.get(route.path, (res) =>
+      this.exchange(res, route.label).fail(
+        'live_unavailable',
+        `${route.method} ${route.path} is a WebSocket, and this process serves on the pure-JS fallback (UWS_FALLBACK=allow), which has none: poll GET /stats instead`,
+      ),
+    )
   }
 
   /**

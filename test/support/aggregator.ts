@@ -31,8 +31,10 @@ export async function spawnAggregator(
   env: Record<string, string>,
   nodeArgs: string[] = [],
   script = MAIN,
+  /** The Node binary: the one running the tests unless another runtime is under test. */
+  node = process.execPath,
 ): Promise<Aggregator> {
-  const child = spawn(process.execPath, [...nodeArgs, script], {
+  const child = spawn(node, [...nodeArgs, script], {
     // no load balancer to leave: a SIGTERM drains at once unless a test asks for the period
     env: {
       ...process.env,
@@ -93,8 +95,9 @@ export async function startProcess(
   t: Test,
   env: Record<string, string>,
   script = MAIN,
+  node = process.execPath,
 ): Promise<Aggregator> {
-  const server = await spawnAggregator(env, [], script)
+  const server = await spawnAggregator(env, [], script, node)
   // a graceful stop, so the child writes its coverage; SIGKILL only if it hangs
   t.teardown(async () => {
     const kill = setTimeout(() => server.child.kill('SIGKILL'), 15_000)
@@ -105,8 +108,12 @@ export async function startProcess(
 }
 
 /** Runs the aggregator expecting it to exit on its own (e.g. bad configuration). */
-export async function runToExit(env: Record<string, string>, nodeArgs: string[] = []) {
-  const child = spawn(process.execPath, [...nodeArgs, MAIN], {
+export async function runToExit(
+  env: Record<string, string>,
+  nodeArgs: string[] = [],
+  node = process.execPath,
+) {
+  const child = spawn(node, [...nodeArgs, MAIN], {
     env: { ...process.env, LOG_FORMAT: 'json', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
@@ -116,3 +123,7 @@ export async function runToExit(env: Record<string, string>, nodeArgs: string[] 
   const [code] = (await once(child, 'exit')) as [number | null]
   return { code, output }
 }
+
+/** The lines a child wrote that are not JSON log lines: what a person reads. */
+export const plainLines = (output: string) =>
+  output.split('\n').filter((line) => line !== '' && !line.startsWith('{'))

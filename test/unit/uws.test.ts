@@ -55,7 +55,27 @@ t.test('where no build loads, start-up is refused in one line naming each reason
   t.match(error.message, 'new@2: needs GLIBC_2.38; ')
   t.match(error.message, `fork@1: no binary for Node ABI ${process.versions.modules}.`)
   t.match(error.message, /Run Node 20, 22 or 24 on glibc 2\.38 or later/)
+  t.match(
+    error.message,
+    /or set UWS_FALLBACK=allow to serve on a pure-JS server: many times slower/,
+  )
 })
+
+t.test(
+  'with the fallback allowed, it serves only where no native build loads, saying why',
+  async (t) => {
+    const calls: string[] = []
+    const native = chooseUws([loads('new@2', calls)], loads('js@1', calls))
+    t.equal(native.fallback, null)
+    t.same(calls, ['new@2'], 'the fallback is not loaded where a native build does')
+    const js = chooseUws([fails('new@2', GLIBC_TOO_OLD), fails('fork@1', NO_BINARY)], loads('js@1'))
+    t.same(js.module, moduleNamed('js@1'))
+    t.match(
+      js.fallback,
+      /^no uWebSockets\.js binary loads on Node .*new@2: needs GLIBC_2\.38; fork@1: no binary/,
+    )
+  },
+)
 
 t.test('an unexpected load failure is named by its last line', async (t) => {
   const error = t.throws(() =>

@@ -71,8 +71,8 @@ export const live: SocketEndpoint = {
       context,
     )
   },
-  // answered by the dispatcher to a GET without `Upgrade: websocket`
-  errors: ['upgrade_required'],
+  // answered by the dispatcher to a GET without `Upgrade: websocket`, and on the JS fallback
+  errors: ['upgrade_required', 'live_unavailable'],
   openapi: {
     summary:
       'WebSocket (Upgrade: websocket): the last 15 minutes on joining, then one snapshot per second, pushed',
