@@ -30,13 +30,7 @@ import { GENERATORS, load, type Generator, type LoadResult } from './load.js'
 import { pacedInChild } from './paced.js'
 import { summariseProfiles, type ProfileLine } from './profile.js'
 import { startPostgres, tempDir, type ToolPostgres } from '../test/support/postgres.js'
-import {
-  DUPLICATES,
-  generatorLoad,
-  naiveLoads,
-  scenarios,
-  type Scenario,
-} from './scenarios.js'
+import { DUPLICATES, generatorLoad, naiveLoads, scenarios, type Scenario } from './scenarios.js'
 import { Workload, type WorkloadOptions } from './workload.js'
 import { ensureWrk } from './wrk.js'
 import { renderReport } from './report.js'
@@ -295,7 +289,8 @@ async function runScenario(pg: ToolPostgres, s: Scenario, o: RunOptions): Promis
       problems,
       cpu: perEvent(received, cpuBefore, cpuAfter, {
         name: o.rate === undefined ? o.generator : 'node:http (paced)',
-        perRequest: result.generatorCpuUs === null ? null : per(result.requests, 0, result.generatorCpuUs),
+        perRequest:
+          result.generatorCpuUs === null ? null : per(result.requests, 0, result.generatorCpuUs),
       }),
     }
   } finally {
