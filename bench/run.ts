@@ -7,29 +7,28 @@
  * docs/performance.md from it.
  */
 import { once } from 'node:events'
-import { mkdir, rm, writeFile } from 'node:fs/promises'
-import os from 'node:os'
-import path from 'node:path'
+import { rm } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import WebSocket from 'ws'
 import { connect, type Sql } from '../src/db/connect.js'
 import { migrate } from '../src/db/migrate.js'
 import { urlTarget } from '../src/db/target.js'
-import type { Stats } from '../src/stats/stats.js'
 import { spawnAggregator, type Aggregator } from '../test/support/aggregator.js'
 import { measureLimit, type LimitResult } from './limit.js'
 import { load, type LoadResult } from './load.js'
+import { benchShards, machine, type Machine } from './machine.js'
 import { pacedInChild } from './paced.js'
 import { summariseProfiles, type ProfileLine } from './profile.js'
 import { startPostgres, tempDir, type ToolPostgres } from '../test/support/postgres.js'
 import { DUPLICATES, naiveLoads, scenarios, type Scenario } from './scenarios.js'
 import { Workload, type WorkloadOptions } from './workload.js'
 import { renderReport } from './report.js'
+import { keepResults } from './results.js'
+import { drained, stats } from './server-stats.js'
 import { record } from '../scripts/docs/performance.js'
 
 const NAIVE = fileURLToPath(new URL('./baselines/naive.js', import.meta.url))
-const RESULTS = fileURLToPath(new URL('../../bench/results/', import.meta.url))
 
 export interface ScenarioResult {
   id: string
@@ -45,7 +44,7 @@ export interface ScenarioResult {
 }
 
 export interface BenchReport {
-  machine: { cpus: number; model: string; memoryGb: number; node: string; platform: string }
+  machine: Machine
   startedAt: string
   quick: boolean
   shards: number
@@ -67,7 +66,7 @@ export async function bench(options: BenchOptions): Promise<BenchReport> {
   const say = options.log ?? ((line: string) => process.stderr.write(line + '\n'))
   const startedAt = new Date().toISOString()
   const pg = await startPostgres()
-  const shards = Math.max(1, Math.min(4, os.availableParallelism()))
+  const shards = benchShards()
   const results: ScenarioResult[] = []
   const naive: ScenarioResult[] = []
   let profile: ProfileLine[] | null = null
@@ -123,13 +122,7 @@ export async function bench(options: BenchOptions): Promise<BenchReport> {
     await pg.stop()
   }
   return {
-    machine: {
-      cpus: os.availableParallelism(),
-      model: os.cpus()[0]?.model ?? 'unknown',
-      memoryGb: Math.round(os.totalmem() / 1024 ** 3),
-      node: process.version,
-      platform: `${os.platform()} ${os.release()}`,
-    },
+    machine: machine(),
     startedAt,
     quick: options.quick,
     shards,
@@ -282,19 +275,6 @@ async function openDashboards(url: string, count: number): Promise<WebSocket[]> 
   )
 }
 
-async function stats(url: string): Promise<Stats> {
-  return (await (await fetch(`${url}/stats`)).json()) as Stats
-}
-
-async function drained(url: string): Promise<Stats> {
-  const deadline = Date.now() + 300_000
-  for (;;) {
-    const s = await stats(url)
-    if (s.in_flight === 0 || Date.now() > deadline) return s
-    await new Promise((r) => setTimeout(r, 20))
-  }
-}
-
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
@@ -310,11 +290,9 @@ async function main(): Promise<void> {
   }
   const only = values.only.split(',').filter(Boolean)
   const report = await bench({ quick: values.quick, profile: values.profile, only })
-  await mkdir(RESULTS, { recursive: true })
-  const file = path.join(RESULTS, `${report.startedAt.replace(/[:.]/g, '-')}.json`)
-  await writeFile(file, JSON.stringify(report, null, 2))
+  const file = await keepResults('', report)
   process.stdout.write(renderReport(report))
-  process.stdout.write(`\nresults: ${path.relative(process.cwd(), file)}\n`)
+  process.stdout.write(`\nresults: ${file}\n`)
   if (values['write-doc']) {
     await record(report)
     process.stdout.write('docs/performance.md and docs/performance.json rewritten\n')
