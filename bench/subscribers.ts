@@ -205,7 +205,12 @@ async function maximum(server: Aggregator, size: Sizes): Promise<number> {
   await within(
     'the maximum-rate load',
     size.phaseMs,
-    load(workload, { url: server.url, path: '/publish', connections: 32, requests: size.maxRequests }),
+    load(workload, {
+      url: server.url,
+      path: '/publish',
+      connections: 32,
+      requests: size.maxRequests,
+    }),
   )
   const { unique_processed: stored } = await drained(server.url, size.phaseMs)
   return Math.round(stored / ((performance.now() - started) / 1000))
@@ -366,7 +371,7 @@ class Follower {
     const text = this.carry + chunk
     const end = text.lastIndexOf('\n\n') + 2
     this.carry = text.slice(end)
-    for (let at = 0; at < end; ) {
+    for (let at = 0; at < end;) {
       const next = text.indexOf('\n\n', at) + 2
       this.frame(text.slice(at, next), now)
       at = next
@@ -400,7 +405,9 @@ async function main(): Promise<void> {
     },
   })
   if (values['write-doc'] && values.quick) {
-    process.stderr.write('bench:subscribers: --write-doc records real measurements; --quick has none\n')
+    process.stderr.write(
+      'bench:subscribers: --write-doc records real measurements; --quick has none\n',
+    )
     process.exit(2)
   }
   const report = await subscribersBench({ quick: values.quick })

@@ -11,7 +11,7 @@ import { current, ROOT, splice, type GeneratedSection } from './generated-docs.j
 export interface RecordedRun<Report> {
   section: GeneratedSection
   /** Keeps `report` as the documented run and rewrites the section from it. */
-  record(report: Report): Promise<void>
+  record: (report: Report) => Promise<void>
 }
 
 export function recordedRun<Report>(o: {
@@ -44,7 +44,7 @@ export function recordedRun<Report>(o: {
   }
   return {
     section,
-    async record(report) {
+    record: async (report) => {
       await writeFile(results, JSON.stringify(report, null, 2) + '\n')
       await writeFile(path.join(ROOT, section.file), splice(await current(section), section))
     },

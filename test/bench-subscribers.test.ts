@@ -5,43 +5,46 @@ import { cpuSeconds, serverCpuSeconds } from '../bench/cpu.js'
 import { subscribersBench, type SubscribersRun } from '../bench/subscribers.js'
 import { renderSubscribers } from '../bench/subscribers-report.js'
 
-t.test('every run counts exactly: each subscriber got every stored event it follows once', async (t) => {
-  const lines: string[] = []
-  const report = await subscribersBench({ quick: true, log: (line) => lines.push(line) })
-  t.ok(report.maxEventsPerSecond > 0, 'the maximum rate was measured')
-  t.same(
-    report.runs.map((r) => [r.subscribers, r.topics]),
-    [
-      [0, 'all'],
-      [1, 'all'],
-      [3, 'each'],
-    ],
-  )
-  for (const run of report.runs) {
-    t.ok(run.exact, `${run.subscribers} subscribers: exact ${run.problems.join('; ')}`)
-    t.ok(run.stored > 0 && run.ingestEventsPerSecond > 0, `${run.subscribers}: stored events`)
-    t.equal(run.refused, 0, `${run.subscribers}: no publish refused`)
-  }
-  const [none, one, three] = report.runs as [SubscribersRun, SubscribersRun, SubscribersRun]
-  t.equal(none.lagMs, null, 'no subscriber, no lag')
-  t.equal(none.deliveredPerSecond, 0)
-  t.equal(one.lagMs?.samples, one.stored, 'the one subscriber sampled every event')
-  // three subscribers on three of the ten topics: each sampled, together a share of the store
-  t.ok(three.lagMs !== null && three.lagMs.samples < three.stored, 'per-topic samples')
-  t.ok(one.cpuMsPerThousand.aggregator !== null, 'the aggregator CPU was read from /proc')
-  const markdown = renderSubscribers(report)
-  t.equal(await format(markdown, { parser: 'markdown' }), markdown, 'as Prettier prints it')
-  t.match(markdown, /Quick run/)
-  t.match(markdown, /\| +3 \| one topic each +\|/)
-  t.match(markdown, /p99 lag ≤ 250 ms with the most subscribers/)
-  t.same(
-    lines.map((l) => l.replace(/\d+ following/, 'N following')),
-    [
-      'subscribers: the maximum ingestion rate, no subscribers',
-      ...report.runs.map(() => 'subscribers: N following at half the maximum rate'),
-    ],
-  )
-})
+t.test(
+  'every run counts exactly: each subscriber got every stored event it follows once',
+  async (t) => {
+    const lines: string[] = []
+    const report = await subscribersBench({ quick: true, log: (line) => lines.push(line) })
+    t.ok(report.maxEventsPerSecond > 0, 'the maximum rate was measured')
+    t.same(
+      report.runs.map((r) => [r.subscribers, r.topics]),
+      [
+        [0, 'all'],
+        [1, 'all'],
+        [3, 'each'],
+      ],
+    )
+    for (const run of report.runs) {
+      t.ok(run.exact, `${run.subscribers} subscribers: exact ${run.problems.join('; ')}`)
+      t.ok(run.stored > 0 && run.ingestEventsPerSecond > 0, `${run.subscribers}: stored events`)
+      t.equal(run.refused, 0, `${run.subscribers}: no publish refused`)
+    }
+    const [none, one, three] = report.runs as [SubscribersRun, SubscribersRun, SubscribersRun]
+    t.equal(none.lagMs, null, 'no subscriber, no lag')
+    t.equal(none.deliveredPerSecond, 0)
+    t.equal(one.lagMs?.samples, one.stored, 'the one subscriber sampled every event')
+    // three subscribers on three of the ten topics: each sampled, together a share of the store
+    t.ok(three.lagMs !== null && three.lagMs.samples < three.stored, 'per-topic samples')
+    t.ok(one.cpuMsPerThousand.aggregator !== null, 'the aggregator CPU was read from /proc')
+    const markdown = renderSubscribers(report)
+    t.equal(await format(markdown, { parser: 'markdown' }), markdown, 'as Prettier prints it')
+    t.match(markdown, /Quick run/)
+    t.match(markdown, /\| +3 \| one topic each +\|/)
+    t.match(markdown, /p99 lag ≤ 250 ms with the most subscribers/)
+    t.same(
+      lines.map((l) => l.replace(/\d+ following/, 'N following')),
+      [
+        'subscribers: the maximum ingestion rate, no subscribers',
+        ...report.runs.map(() => 'subscribers: N following at half the maximum rate'),
+      ],
+    )
+  },
+)
 
 t.test('a run whose subscribers missed events renders what went wrong', async (t) => {
   const run: SubscribersRun = {
