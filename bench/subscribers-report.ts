@@ -22,6 +22,7 @@ const COLUMNS: [string, Align][] = [
   ['publish ms p50 / p99', 'left'],
   ['CPU ms / 1k events: aggregator, database', 'left'],
   ['CPU vs none', 'right'],
+  ['cores busy: aggregator, database, client', 'left'],
   ['delivered events/s: total, each', 'left'],
   ['lag ms p50 / p99 / max', 'left'],
   ['exact', 'left'],
@@ -42,6 +43,9 @@ function row(r: SubscribersRun, none: SubscribersRun | undefined): string[] {
     `${r.publishLatencyMs.p50} / ${r.publishLatencyMs.p99}`,
     `${ms(r.cpuMsPerThousand.aggregator)}, ${ms(r.cpuMsPerThousand.database)}`,
     none ? ratio(cpuOf(r), cpuOf(none)) : '–',
+    [r.coresBusy.aggregator, r.coresBusy.database, r.coresBusy.client]
+      .map((c) => (c === null ? '–' : c.toFixed(2)))
+      .join(', '),
     r.subscribers === 0
       ? '–'
       : `${count(r.deliveredPerSecond)}, ${count(r.deliveredPerSubscriber)}`,

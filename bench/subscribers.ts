@@ -5,7 +5,8 @@
  * load spreads its events over), so each topic's ten share one read (src/feed/hub.ts).
  *
  * Per run: the ingestion rate reached, its request latency and the CPU the aggregator and
- * PostgreSQL spent per event (the cost of subscribers is the ratio to the run without them);
+ * PostgreSQL spent per event (the cost of subscribers is the ratio to the run without them), and
+ * how many cores the aggregator, PostgreSQL and the subscribers' client kept busy;
  * events delivered per second; and the delivery lag, sampled on up to four subscribers: arrival
  * at the subscriber minus the event's `received_at`, which is PostgreSQL's clock at the start of
  * the transaction that stored it. So the lag is an upper bound on commit-to-delivery: it also
@@ -56,6 +57,11 @@ export interface SubscribersRun extends Following {
   stored: number
   /** CPU milliseconds per thousand stored events; database null where /proc does not show it. */
   cpuMsPerThousand: { aggregator: number | null; database: number | null }
+  /**
+   * CPU seconds per second over the run: how much of the machine each party kept busy. `client`
+   * is this process, which reads every subscriber's stream (the paced load has its own).
+   */
+  coresBusy: { aggregator: number | null; database: number | null; client: number }
   /** Events received across subscribers per second (first request to last delivery), and each. */
   deliveredPerSecond: number
   deliveredPerSubscriber: number
@@ -237,6 +243,7 @@ async function follow(
   try {
     const database = await databaseCpu(sql)
     const cpuBefore = [await cpuSeconds(server.child.pid!), await database()]
+    const clientBefore = process.cpuUsage()
     const started = performance.now()
     const { result } = await within(
       'the paced load',
@@ -252,6 +259,7 @@ async function follow(
     await drained(server.url, size.phaseMs)
     const seconds = (performance.now() - started) / 1000
     const cpuAfter = [await cpuSeconds(server.child.pid!), await database()]
+    const client = process.cpuUsage(clientBefore)
     const byTopic = await storedByTopic(sql)
     const stored = [...byTopic.values()].reduce((n, c) => n + c, 0)
     const expected = (i: number) => {
@@ -269,12 +277,16 @@ async function follow(
     const delivered = followers.reduce((n, f) => n + f.events, 0)
     const lags = followers.flatMap((f) => f.lags).sort((a, b) => a - b)
     const at = (q: number) => lags[Math.min(lags.length - 1, Math.floor(q * lags.length))]!
-    const perThousand = (i: number) => {
+    const used = (i: number) => {
       const [before, after] = [cpuBefore[i], cpuAfter[i]]
-      return before == null || after == null || stored === 0
-        ? null
-        : Math.round(((after - before) * 1e6) / stored) / 1000
+      return before == null || after == null ? null : after - before
     }
+    const perThousand = (i: number) => {
+      const cpu = used(i)
+      return cpu === null || stored === 0 ? null : Math.round((cpu * 1e7) / stored) / 10
+    }
+    const cores = (cpu: number | null) =>
+      cpu === null ? null : Math.round((cpu / seconds) * 100) / 100
     return {
       ...following,
       targetEventsPerSecond: Math.round(eventsPerSecond),
@@ -283,6 +295,11 @@ async function follow(
       refused: result.failed,
       stored,
       cpuMsPerThousand: { aggregator: perThousand(0), database: perThousand(1) },
+      coresBusy: {
+        aggregator: cores(used(0)),
+        database: cores(used(1)),
+        client: cores((client.user + client.system) / 1e6)!,
+      },
       deliveredPerSecond: Math.round(delivered / Math.max(deliveredS, 1e-3)),
       deliveredPerSubscriber:
         subscribers === 0 ? 0 : Math.round(delivered / subscribers / Math.max(deliveredS, 1e-3)),

@@ -56,6 +56,7 @@ t.test('a run whose subscribers missed events renders what went wrong', async (t
     refused: 0,
     stored: 9900,
     cpuMsPerThousand: { aggregator: null, database: null },
+    coresBusy: { aggregator: null, database: null, client: 0.5 },
     deliveredPerSecond: 1900,
     deliveredPerSubscriber: 950,
     lagMs: null,
@@ -73,6 +74,7 @@ t.test('a run whose subscribers missed events renders what went wrong', async (t
   })
   t.match(markdown, /load average 1 \/ 2 \/ 3 at the start/)
   t.match(markdown, /\| –, – +\|/, 'no CPU figure where /proc showed none')
+  t.match(markdown, /\| –, –, 0\.50 +\|/, 'the client’s own CPU still shown')
   t.match(markdown, /NO: #1: received 9800 of 9900 events/)
   t.notMatch(markdown, /targets, checked/, 'no target without its runs')
 })
