@@ -386,7 +386,12 @@ class Follower {
   private read(chunk: string): void {
     const now = Date.now()
     const text = this.carry + chunk
+    // frames end with a blank line; a chunk may end inside one, or hold none whole
     const end = text.lastIndexOf('\n\n') + 2
+    if (end < 2) {
+      this.carry = text
+      return
+    }
     this.carry = text.slice(end)
     for (let at = 0; at < end;) {
       const next = text.indexOf('\n\n', at) + 2
