@@ -95,6 +95,15 @@ export function renderSubscribers(report: SubscribersReport): string {
       COLUMNS.map(([, align]) => align),
     ),
   ]
+  const from = report.runs.find((r) => r.lagMs !== null)?.lagFrom
+  if (from !== undefined) {
+    parts.push(
+      from === 'commit'
+        ? 'Lag is counted from each event’s commit (PostgreSQL’s commit timestamp) to its arrival.'
+        : 'Lag is counted from the start of the transaction that stored each event (`received_at`; ' +
+            'the server records no commit times) to its arrival: it includes that transaction.',
+    )
+  }
   const checked = checkTargets(TARGETS, report)
   if (checked !== null) parts.push(checked)
   return parts.join('\n\n') + '\n'

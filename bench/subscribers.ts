@@ -66,6 +66,11 @@ export interface SubscribersRun extends Following {
   deliveredPerSecond: number
   deliveredPerSubscriber: number
   lagMs: { p50: number; p99: number; max: number; samples: number } | null
+  /**
+   * What the lag counts from: the storing transaction's commit (PostgreSQL's commit timestamp,
+   * with `track_commit_timestamp` on), or, on a server without it, its start (`received_at`).
+   */
+  lagFrom: 'commit' | 'transaction start'
   exact: boolean
   problems: string[]
 }
@@ -126,7 +131,8 @@ export async function subscribersBench(options: SubscribersOptions): Promise<Sub
   const loadAverage = os.loadavg().map((l) => Math.round(l * 100) / 100)
   const size = sizes(options.quick)
   const shards = benchShards()
-  const pg = await startPostgres()
+  // commit timestamps for the lag (a server given by DATABASE_URL keeps its own setting)
+  const pg = await startPostgres({ track_commit_timestamp: 'on' })
   try {
     say('subscribers: the maximum ingestion rate, no subscribers')
     const maxEventsPerSecond = await onFresh(pg, 'bench_subs_max', shards, size, (server) =>
@@ -275,7 +281,11 @@ async function follow(
     const deliveredS = (Math.max(...followers.map((f) => f.lastAt), started) - started) / 1000
     const problems = followers.flatMap((f, i) => f.problems(expected(i)).map((p) => `#${i}: ${p}`))
     const delivered = followers.reduce((n, f) => n + f.events, 0)
-    const lags = followers.flatMap((f) => f.lags).sort((a, b) => a - b)
+    const { from: lagFrom, lags } = await lagsOf(
+      sql,
+      followers.flatMap((f) => f.samples),
+    )
+    lags.sort((a, b) => a - b)
     const at = (q: number) => lags[Math.min(lags.length - 1, Math.floor(q * lags.length))]!
     const used = (i: number) => {
       const [before, after] = [cpuBefore[i], cpuAfter[i]]
@@ -307,6 +317,7 @@ async function follow(
         lags.length === 0
           ? null
           : { p50: at(0.5), p99: at(0.99), max: lags.at(-1)!, samples: lags.length },
+      lagFrom,
       exact: problems.length === 0,
       problems: problems.slice(0, 10),
     }
@@ -327,6 +338,33 @@ async function storedByTopic(sql: Sql): Promise<Map<string, number>> {
   return new Map(rows.map((r) => [r.topic, Number(r.n)]))
 }
 
+/** A sampled event: its transaction (from its cursor), its `received_at` and its arrival, in ms. */
+interface Sample {
+  xid: string
+  receivedAt: number
+  at: number
+}
+
+/** Each sample's lag: from its transaction's commit when the server records commit times. */
+async function lagsOf(
+  sql: Sql,
+  samples: Sample[],
+): Promise<{ from: SubscribersRun['lagFrom']; lags: number[] }> {
+  const [setting] = await sql<{ on: boolean }[]>`
+    SELECT current_setting('track_commit_timestamp') = 'on' AS on`
+  if (!setting!.on) {
+    return { from: 'transaction start', lags: samples.map((s) => s.at - s.receivedAt) }
+  }
+  // pg_xact_commit_timestamp takes a 32-bit xid: the low half of the xid8
+  const rows = await sql<{ xid: string; ms: number }[]>`
+    SELECT x AS xid,
+           extract(epoch FROM pg_xact_commit_timestamp((x::numeric % 4294967296)::text::xid))::float8
+             * 1000 AS ms
+    FROM unnest(${sql.array([...new Set(samples.map((s) => s.xid))])}::text[]) x`
+  const committed = new Map(rows.map((r) => [r.xid, r.ms]))
+  return { from: 'commit', lags: samples.map((s) => Math.round(s.at - committed.get(s.xid)!)) }
+}
+
 const EVENT_FRAME = '\nevent: event\n'
 const RECEIVED_AT = /"received_at"\s*:\s*"([^"]+)"/
 
@@ -339,7 +377,7 @@ class Follower {
   events = 0
   /** Events not after the one before: repeated or out of order. */
   disordered = 0
-  readonly lags: number[] = []
+  readonly samples: Sample[] = []
   /** Sampled events whose `received_at` could not be read. */
   unstamped = 0
   /** When the last event arrived (performance.now()). */
@@ -414,7 +452,7 @@ class Follower {
     if (this.sampled) {
       const receivedAt = Date.parse(RECEIVED_AT.exec(frame)?.[1] ?? '')
       if (Number.isNaN(receivedAt)) this.unstamped++
-      else this.lags.push(now - receivedAt)
+      else this.samples.push({ xid: position.readBigUInt64BE(0).toString(), receivedAt, at: now })
     }
   }
 }
