@@ -9,17 +9,17 @@ import { markdownTable, type Align } from '../scripts/markdown.js'
 import type { CpuPerEvent } from './cpu.js'
 import type { BenchReport, ScenarioResult } from './run.js'
 
-/** What the design promised, each checked against the scenarios the run has. */
-interface Target {
+/** What the design promised, each checked against the runs a report has. */
+export interface Target<Report> {
   what: string
-  measured(report: BenchReport): number | undefined
+  measured(report: Report): number | undefined
   shown(value: number): string
   met(value: number): boolean
 }
 
-const pct = (x: number) => `${Math.round(x * 100)}%`
+export const pct = (x: number) => `${Math.round(x * 100)}%`
 const times = (x: number) => `${x.toFixed(1)}×`
-const count = (x: number) => x.toLocaleString('en')
+export const count = (x: number) => x.toLocaleString('en')
 
 const scenario = (report: BenchReport, id: string) => report.scenarios.find((s) => s.id === id)
 
@@ -35,7 +35,7 @@ function vsNaive(report: BenchReport, id: string): number | undefined {
   return s && n && s.eventsPerSecond / n.eventsPerSecond
 }
 
-const TARGETS: Target[] = [
+const TARGETS: Target<BenchReport>[] = [
   {
     what: 'scenario 1 at ≥ 75% of the limit',
     measured: (r) => {
@@ -86,7 +86,11 @@ const TARGETS: Target[] = [
 ]
 
 /** One of issue 13's CPU targets: at most `us` µs of CPU per event in a scenario. */
-function cpuTarget(id: string, side: 'aggregator' | 'PostgreSQL', us: number): Target[] {
+function cpuTarget(
+  id: string,
+  side: 'aggregator' | 'PostgreSQL',
+  us: number,
+): Target<BenchReport>[] {
   return [
     {
       what: `scenario ${id}: ${side} ≤ ${us} µs of CPU per event`,
@@ -192,9 +196,9 @@ function cpuTable(report: BenchReport): string {
   )
 }
 
-/** The targets this run has the scenarios for, checked; null when it has none of them. */
-function targets(report: BenchReport): string | null {
-  const rows = TARGETS.flatMap((t) => {
+/** The targets this run has the runs for, checked; null when it has none of them. */
+export function checkTargets<Report>(targets: Target<Report>[], report: Report): string | null {
+  const rows = targets.flatMap((t) => {
     const value = t.measured(report)
     return value === undefined ? [] : [[t.what, t.shown(value), t.met(value) ? 'yes' : '**no**']]
   })
@@ -212,7 +216,7 @@ export function renderReport(report: BenchReport): string {
     results(report),
     cpuTable(report),
   ]
-  const checked = targets(report)
+  const checked = checkTargets(TARGETS, report)
   if (checked !== null) parts.push(checked)
   if (report.profile !== null) {
     const lines = report.profile.map(

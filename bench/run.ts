@@ -13,20 +13,18 @@
  * each generator, to show what each costs per request.
  */
 import { once } from 'node:events'
-import { mkdir, rm, writeFile } from 'node:fs/promises'
-import os from 'node:os'
-import path from 'node:path'
+import { rm } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import WebSocket from 'ws'
 import { connect, type Sql } from '../src/db/connect.js'
 import { migrate } from '../src/db/migrate.js'
 import { urlTarget } from '../src/db/target.js'
-import type { Stats } from '../src/stats/stats.js'
 import { spawnAggregator, type Aggregator } from '../test/support/aggregator.js'
 import { per, perEvent, postmasterOf, sample, type CpuPerEvent, type CpuProbe } from './cpu.js'
 import { measureLimit, type LimitResult } from './limit.js'
 import { GENERATORS, load, type Generator, type LoadResult } from './load.js'
+import { benchShards, machine, type Machine } from './machine.js'
 import { pacedInChild } from './paced.js'
 import { summariseProfiles, type ProfileLine } from './profile.js'
 import { startPostgres, tempDir, type ToolPostgres } from '../test/support/postgres.js'
@@ -34,10 +32,11 @@ import { DUPLICATES, generatorLoad, naiveLoads, scenarios, type Scenario } from 
 import { Workload, type WorkloadOptions } from './workload.js'
 import { ensureWrk } from './wrk.js'
 import { renderReport } from './report.js'
+import { keepResults } from './results.js'
+import { drained, stats } from './server-stats.js'
 import { record } from '../scripts/docs/performance.js'
 
 const NAIVE = fileURLToPath(new URL('./baselines/naive.js', import.meta.url))
-const RESULTS = fileURLToPath(new URL('../../bench/results/', import.meta.url))
 
 export interface ScenarioResult {
   id: string
@@ -55,7 +54,7 @@ export interface ScenarioResult {
 }
 
 export interface BenchReport {
-  machine: { cpus: number; model: string; memoryGb: number; node: string; platform: string }
+  machine: Machine
   startedAt: string
   quick: boolean
   shards: number
@@ -81,7 +80,7 @@ export async function bench(options: BenchOptions): Promise<BenchReport> {
   const say = options.log ?? ((line: string) => process.stderr.write(line + '\n'))
   const startedAt = new Date().toISOString()
   const pg = await startPostgres()
-  const shards = Math.max(1, Math.min(4, os.availableParallelism()))
+  const shards = benchShards()
   const generator: Generator = ensureWrk(say) ? 'wrk' : 'autocannon'
   const results: ScenarioResult[] = []
   const naive: ScenarioResult[] = []
@@ -148,13 +147,7 @@ export async function bench(options: BenchOptions): Promise<BenchReport> {
     await pg.stop()
   }
   return {
-    machine: {
-      cpus: os.availableParallelism(),
-      model: os.cpus()[0]?.model ?? 'unknown',
-      memoryGb: Math.round(os.totalmem() / 1024 ** 3),
-      node: process.version,
-      platform: `${os.platform()} ${os.release()}`,
-    },
+    machine: machine(),
     startedAt,
     quick: options.quick,
     shards,
@@ -335,19 +328,6 @@ async function openDashboards(url: string, count: number): Promise<WebSocket[]> 
   )
 }
 
-async function stats(url: string): Promise<Stats> {
-  return (await (await fetch(`${url}/stats`)).json()) as Stats
-}
-
-async function drained(url: string): Promise<Stats> {
-  const deadline = Date.now() + 300_000
-  for (;;) {
-    const s = await stats(url)
-    if (s.in_flight === 0 || Date.now() > deadline) return s
-    await new Promise((r) => setTimeout(r, 20))
-  }
-}
-
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
@@ -363,11 +343,9 @@ async function main(): Promise<void> {
   }
   const only = values.only.split(',').filter(Boolean)
   const report = await bench({ quick: values.quick, profile: values.profile, only })
-  await mkdir(RESULTS, { recursive: true })
-  const file = path.join(RESULTS, `${report.startedAt.replace(/[:.]/g, '-')}.json`)
-  await writeFile(file, JSON.stringify(report, null, 2))
+  const file = await keepResults('', report)
   process.stdout.write(renderReport(report))
-  process.stdout.write(`\nresults: ${path.relative(process.cwd(), file)}\n`)
+  process.stdout.write(`\nresults: ${file}\n`)
   if (values['write-doc']) {
     await record(report)
     process.stdout.write('docs/performance.md and docs/performance.json rewritten\n')

@@ -11,6 +11,11 @@ export interface FeedQuery {
   readonly topic: string | null
   readonly limit: number
   readonly maxBytes: number
+  /**
+   * How long to wait, at most, when committed events after `after` are held back behind older
+   * transactions (default SETTLE_MS); 0 answers at once with what is readable.
+   */
+  readonly settleMs?: number
 }
 
 export interface FeedEvent {
@@ -26,6 +31,8 @@ export interface FeedPage {
   readonly next: Cursor
   /** More may follow: the page is full by count or bytes, or committed events are held back. */
   readonly more: boolean
+  /** Committed events after the page wait for an older transaction to end. */
+  readonly held: boolean
 }
 
 export type ReadFeed = (query: FeedQuery) => Promise<FeedPage>
@@ -43,15 +50,17 @@ export function feedReader(sql: Sql): ReadFeed {
   return async (query) => {
     const after = positionOf(query.after)
     const started = performance.now()
+    const settleMs = query.settleMs ?? SETTLE_MS
     for (let pause = FIRST_PAUSE_MS; ; pause = Math.min(pause * 2, LONGEST_PAUSE_MS)) {
       const read = await readFeedPage(sql, after, query.topic, query.limit, query.maxBytes)
       const full = read.rows.length === query.limit || read.cut
-      if (full || !read.held || performance.now() - started + pause > SETTLE_MS) {
+      if (full || !read.held || performance.now() - started + pause > settleMs) {
         const events = read.rows.map((row) => ({ cursor: cursorAt(row), json: row.json }))
         return {
           events,
           next: events.at(-1)?.cursor ?? query.after,
           more: full || read.held,
+          held: read.held,
         }
       }
       await new Promise((resolve) => setTimeout(resolve, pause))

@@ -10,12 +10,17 @@
  * is behind reaches the other.
  *
  * Wake-ups come from the commit signal (at once) and from the heartbeat timer, which also sends
- * every subscriber its heartbeat: events a signal missed (a commit that other transactions held
- * below the feed's horizon) are found on the next beat at the latest.
+ * every subscriber its heartbeat: events a signal missed are found on the next beat at the latest.
+ *
+ * Reads do not wait for older transactions (the feed's settling, meant for a read that follows a
+ * publish): a stream gets what is readable at once. Events committed but held back behind an older
+ * transaction are read again when that one commits (its signal), or HELD_RETRY_MS later, for a
+ * transaction that announces nothing. Settling here cost streams up to its 2 s whenever two shards
+ * kept transactions overlapping, which a steady ingest does.
  */
 import type { CommitSignal } from './commits.js'
 import type { Cursor } from './cursor.js'
-import type { FeedEvent, ReadFeed } from './feed.js'
+import type { FeedEvent, FeedPage, ReadFeed } from './feed.js'
 
 /** Why the server ends a subscriber's stream; the client resumes from its last cursor. */
 export type StreamEnd = 'subscriber_too_slow' | 'shutting_down'
@@ -60,6 +65,9 @@ interface Member {
   active: boolean
 }
 
+/** How soon a group reads again while committed events are held back behind an older transaction. */
+export const HELD_RETRY_MS = 20
+
 interface Group {
   readonly topic: string | null
   /** The cursor after the last page read for the members at the tail. */
@@ -68,6 +76,8 @@ interface Group {
   /** A wake-up runs; another one asked meanwhile runs right after it. */
   running: boolean
   again: boolean
+  /** A read again for held-back events is scheduled. */
+  retry: NodeJS.Timeout | null
 }
 
 export interface Subscription {
@@ -105,7 +115,14 @@ export class Hub {
     if (this.closed || this.subscribers >= this.options.max) return null
     let group = this.groups.get(topic)
     if (group === undefined) {
-      group = { topic, tail: after, members: new Set(), running: false, again: false }
+      group = {
+        topic,
+        tail: after,
+        members: new Set(),
+        running: false,
+        again: false,
+        retry: null,
+      }
       this.groups.set(topic, group)
     }
     // at the tail already (the first member, or one resuming where the group stands)
@@ -137,6 +154,7 @@ export class Hub {
     this.subscribers--
     if (group.members.size === 0 && this.groups.get(group.topic) === group) {
       this.groups.delete(group.topic)
+      clearTimeout(group.retry ?? undefined)
     }
   }
 
@@ -180,7 +198,7 @@ export class Hub {
     const from = group.tail
     const page = await this.page(group.topic, from)
     group.tail = page.next
-    if (page.more) group.again = true
+    this.readOnIf(group, page)
     const behind: Member[] = []
     for (const member of group.members) {
       if (member.joined || member.cursor === from) {
@@ -209,7 +227,23 @@ export class Hub {
       return
     }
     this.give(member, page.events, page.next, false)
-    if (page.more) group.again = true
+    this.readOnIf(group, page)
+  }
+
+  /**
+   * More may follow the page: read on at once if it had events (it may be full), or shortly if
+   * what follows is only held back.
+   */
+  private readOnIf(group: Group, page: FeedPage): void {
+    if (!page.more) return
+    if (page.events.length > 0 || !page.held) {
+      group.again = true
+      return
+    }
+    group.retry ??= setTimeout(() => {
+      group.retry = null
+      this.wake(group)
+    }, HELD_RETRY_MS).unref()
   }
 
   private async page(topic: string | null, after: Cursor) {
@@ -219,6 +253,7 @@ export class Hub {
       topic,
       limit: this.options.pageEvents,
       maxBytes: this.options.pageBytes,
+      settleMs: 0,
     })
   }
 

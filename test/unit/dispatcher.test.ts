@@ -123,7 +123,7 @@ function fakeServices(held = true) {
         if (!held) release()
       })
     },
-    feed: (query) => Promise.resolve({ events: [], next: query.after, more: false }),
+    feed: (query) => Promise.resolve({ events: [], next: query.after, more: false, held: false }),
     commits: { subscribe: () => () => {} },
     stats: () => {
       calls.stats++

@@ -16,6 +16,8 @@ class MemoryFeed {
   readonly events: { n: number; topic: string }[] = []
   readonly reads: FeedQuery[] = []
   failNext = false
+  /** Events from this one on are committed but held back behind an older transaction. */
+  heldFrom = Infinity
   /** Runs before the next read from this cursor: events committed meanwhile. */
   before = new Map<string, () => void>()
 
@@ -32,16 +34,19 @@ class MemoryFeed {
       return Promise.reject(new Error('the database is away'))
     }
     const after = Number(query.after.slice(1))
-    const matching = this.events.filter(
+    const following = this.events.filter(
       (e) => e.n > after && (query.topic === null || e.topic === query.topic),
     )
+    const matching = following.filter((e) => e.n < this.heldFrom)
+    const held = matching.length < following.length
     const events: FeedEvent[] = matching
       .slice(0, query.limit)
       .map((e) => ({ cursor: cursor(e.n), json: `{"n":${e.n}}` }))
     return Promise.resolve({
       events,
       next: events.at(-1)?.cursor ?? query.after,
-      more: matching.length > query.limit,
+      more: matching.length > query.limit || held,
+      held,
     })
   }
 }
@@ -201,6 +206,28 @@ t.test('heartbeats reach every subscriber and read the feed', async (t) => {
   for (let i = 0; i < 100 && sink.received.length < 2; i++) await settle()
   t.ok(sink.beats > 0)
   t.same(sink.received, range(1, 2))
+})
+
+t.test('events held back are read again without a signal, and reads never wait', async (t) => {
+  const { feed, signal, hub: h } = hub(t)
+  const sink = new Recorder()
+  h.subscribe('a', START, sink)
+  await settle()
+  feed.add(3)
+  feed.heldFrom = 2
+  signal.commit()
+  await settle()
+  t.same(sink.received, range(1, 1), 'what is readable, at once')
+  // the older transaction ends without announcing anything; no heartbeat for a minute
+  const reads = feed.reads.length
+  feed.heldFrom = Infinity
+  for (let i = 0; i < 200 && sink.received.length < 3; i++) await settle()
+  t.same(sink.received, range(1, 3), 'the rest once readable, each once')
+  t.ok(feed.reads.length > reads, 'read again on its own')
+  t.ok(
+    feed.reads.every((q) => q.settleMs === 0),
+    'no read waits for older transactions',
+  )
 })
 
 t.test('a failed read is reported and tried again on the next wake-up', async (t) => {
