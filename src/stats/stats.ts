@@ -39,11 +39,13 @@ export interface Stats {
 }
 
 export async function snapshot(sources: StatsSources, edge: EdgeCounters): Promise<Stats> {
+  // before the read: a batch that commits while it runs is then counted twice for a moment (in
+  // flight and stored), never not at all, and `in_flight: 0` means the read saw every event
+  const inFlight = sources.inFlight()
   const summary = await sources.summary(TOP_TOPICS)
   // no prototype: a topic may be called "__proto__"
   const topicCounts = Object.create(null) as Record<string, number>
   for (const c of summary.top) topicCounts[c.topic] = c.unique
-  const inFlight = sources.inFlight()
   const shards = sources.shards()
   const unsaved = edge.unsavedTotal()
   return {
