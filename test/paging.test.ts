@@ -92,6 +92,36 @@ t.test('a page stops under PAGE_MAX_BYTES and its cursor misses no event', async
   )
 })
 
+t.test('strings that JSON escapes at length still keep a page under PAGE_MAX_BYTES', async (t) => {
+  // the database sizes a page by its events' stored lengths (src/db/feed.ts), which escaping
+  // doubles here (a source of 254 characters takes 508 bytes): the page is trimmed to the bound
+  // by its exact bytes
+  const bound = 2048
+  const small = await startApp(t, { DATABASE_URL: db.url, PAGE_MAX_BYTES: String(bound) })
+  const topic = 'page.escaped'
+  const SOURCE = '"\\'.repeat(127)
+  const sent = Array.from({ length: 10 }, () => event({ topic, source: SOURCE }))
+  t.equal((await post(small.url, '/publish', sent)).status, 200)
+  const seen: string[] = []
+  for (let after = '0', pages = 0; ; pages++) {
+    const res = await fetch(`${small.url}/events?topic=${topic}&limit=100&after=${after}`)
+    const text = await res.text()
+    const events = JSON.parse(text) as { event_id: string; source: string }[]
+    if (events.length === 0) {
+      t.ok(pages >= 3, `cut into ${pages} pages`)
+      break
+    }
+    t.ok(Buffer.byteLength(text) <= bound, `page of ${Buffer.byteLength(text)} bytes`)
+    t.ok(
+      events.every((e) => e.source === SOURCE),
+      'strings intact',
+    )
+    seen.push(...events.map((e) => e.event_id))
+    after = res.headers.get('x-next-cursor')!
+  }
+  t.same(seen.sort(), sent.map((e) => e.event_id).sort(), 'every event exactly once')
+})
+
 t.test('a topic no event can have is a 400, not a database failure', async (t) => {
   for (const topic of ['%00', 'a%00b']) {
     const reply = await get(url, `/events?topic=${topic}`)

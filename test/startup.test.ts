@@ -60,7 +60,7 @@ t.test(
     t.equal(lines.length, 1, output)
     t.match(
       lines[0],
-      /^pubsub-aggregator: no uWebSockets\.js binary loads on Node v[\d.]+ \(ABI \d+\) on linux-x64, glibc [\d.]+: @btc-vision\/uwebsockets\.js@20\.57\.0: native addons are disabled [^;]*; @trufflesuite\/uws-js-unofficial@[^:]+: native addons are disabled [^.]*\. Run Node 20, 22 or 24 /,
+      /^pubsub-aggregator: no uWebSockets\.js binary loads on Node v[\d.]+ \(ABI \d+\) on linux-x64, glibc [\d.]+: @btc-vision\/uwebsockets\.js@20\.57\.0: native addons are disabled [^;]*; @trufflesuite\/uws-js-unofficial@[^:]+: (native addons are disabled [^.]*|no binary for Node ABI \d+)\. Run Node 20, 22 or 24 /,
     )
     t.match(output, /"code":"ERR_AGG_UWS_UNAVAILABLE"/, 'the cause is logged with its code')
     t.notMatch(output, /Falling back to a NodeJS/, "the fork's JS fallback is not loaded silently")

@@ -9,6 +9,7 @@ import { once } from 'node:events'
 import { readFile } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
 import type { Test } from 'tap'
+import { ConfigSchema } from '../../src/config.js'
 
 export const MAIN = fileURLToPath(new URL('../../src/main.js', import.meta.url))
 
@@ -27,6 +28,17 @@ export interface Aggregator {
   stop(signal?: NodeJS.Signals): Promise<number | null>
 }
 
+/**
+ * The environment a spawned aggregator inherits: this process's, minus every setting of the
+ * aggregator's own (src/config.ts), so only what a test gives configures it. In the container
+ * suite, the test service's DATABASE_URL would otherwise reach a test of the embedded server.
+ */
+function inherited(): NodeJS.ProcessEnv {
+  const env = { ...process.env }
+  for (const key of Object.keys(ConfigSchema.entries)) delete env[key]
+  return env
+}
+
 export async function spawnAggregator(
   env: Record<string, string>,
   nodeArgs: string[] = [],
@@ -37,7 +49,7 @@ export async function spawnAggregator(
   const child = spawn(node, [...nodeArgs, script], {
     // no load balancer to leave: a SIGTERM drains at once unless a test asks for the period
     env: {
-      ...process.env,
+      ...inherited(),
       HOST: '127.0.0.1',
       PORT: '0',
       LOG_LEVEL: 'info',
@@ -107,6 +119,9 @@ export async function startProcess(
   return server
 }
 
+/** Longer than any refusal takes (an unreachable database is waited for DB_WAIT_MS). */
+const RUN_TO_EXIT_MS = 60_000
+
 /** Runs the aggregator expecting it to exit on its own (e.g. bad configuration). */
 export async function runToExit(
   env: Record<string, string>,
@@ -114,13 +129,16 @@ export async function runToExit(
   node = process.execPath,
 ) {
   const child = spawn(node, [...nodeArgs, MAIN], {
-    env: { ...process.env, LOG_FORMAT: 'json', ...env },
+    env: { ...inherited(), LOG_FORMAT: 'json', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   let output = ''
   child.stdout.on('data', (c: Buffer) => (output += c.toString()))
   child.stderr.on('data', (c: Buffer) => (output += c.toString()))
+  // one that serves instead of exiting is ended (exit code null), not left to the file's timeout
+  const serving = setTimeout(() => child.kill('SIGKILL'), RUN_TO_EXIT_MS)
   const [code] = (await once(child, 'exit')) as [number | null]
+  clearTimeout(serving)
   return { code, output }
 }
 

@@ -26,8 +26,22 @@ export async function startApp(t: Test, env: Record<string, string>): Promise<Ap
   const running = await start(config, log)
   let stopped: Promise<void> | null = null
   const stop = () => (stopped ??= running.stop().then(closeFetchConnections))
-  t.teardown(stop)
+  t.teardown(async () => {
+    await stop()
+    if (!t.passing()) reportProblems(logs)
+  })
   return { url: `http://127.0.0.1:${running.port}`, port: running.port, logs, stop }
+}
+
+/**
+ * The warnings and errors of a failed test's app, on stderr where the run shows them: a failure
+ * in CI (or in a container) is then explained by the run's own output.
+ */
+function reportProblems(logs: readonly Record<string, unknown>[]): void {
+  const problems = logs.filter((line) => (line.level as number) >= 40)
+  if (problems.length === 0) return
+  const lines = problems.map((line) => JSON.stringify(line)).join('\n')
+  process.stderr.write(`the app's warnings and errors during the failed test:\n${lines}\n`)
 }
 
 /**
