@@ -174,7 +174,7 @@ export const CONFIG_DOCS: { readonly [K in keyof typeof ConfigSchema.entries]: C
   SUBSCRIBERS_MAX: {
     unit: 'streams',
     meaning:
-      '`GET /events/stream` subscribers this process serves at once; one more gets `503` `too_many_subscribers` + `Retry-After`. Subscribers to one topic share one read of the database per commit, so the cost is mostly the bytes each is sent.',
+      '`GET /events/stream` subscribers this process serves at once; one more gets `503` `too_many_subscribers` + `Retry-After`. Subscribers to one topic share one read of the database per commit (at most one every 50 ms), so the cost is mostly the bytes each is sent.',
   },
   SUBSCRIBER_BUFFER_BYTES: {
     unit: 'bytes',

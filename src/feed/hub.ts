@@ -9,8 +9,12 @@
  * group's page holds the subscriber's. Both move forward through one total order, so whichever
  * is behind reaches the other.
  *
- * Wake-ups come from the commit signal (at once) and from the heartbeat timer, which also sends
- * every subscriber its heartbeat: events a signal missed are found on the next beat at the latest.
+ * Wake-ups come from the commit signal and from the heartbeat timer, which also sends every
+ * subscriber its heartbeat: events a signal missed are found on the next beat at the latest. A
+ * group reads for a signal at most once per `readIntervalMs`: a steady ingest commits hundreds of
+ * batches a second, each read costs the database a fixed part however few events it finds, and
+ * ten groups reading at every commit were measured to slow ingestion and their own delivery. A
+ * full page is read on at once.
  *
  * Reads do not wait for older transactions (the feed's settling, meant for a read that follows a
  * publish): a stream gets what is readable at once. Events committed but held back behind an older
@@ -41,6 +45,8 @@ export interface HubOptions {
   pageEvents: number
   pageBytes: number
   heartbeatMs: number
+  /** Least time between the start of two reads of a group that commit signals asked for. */
+  readIntervalMs: number
   /** Subscribers at once; `subscribe` refuses more. */
   max: number
   /** Told of a failed read; the group tries again on its next wake-up. */
@@ -73,11 +79,15 @@ interface Group {
   /** The cursor after the last page read for the members at the tail. */
   tail: Cursor
   readonly members: Set<Member>
-  /** A wake-up runs; another one asked meanwhile runs right after it. */
+  /** A wake-up runs; one asked meanwhile (`again`) follows it, `readIntervalMs` after its start. */
   running: boolean
   again: boolean
-  /** A read again for held-back events is scheduled. */
-  retry: NodeJS.Timeout | null
+  /** The page read was full: the next one follows at once. */
+  readOn: boolean
+  /** When the last read started (performance.now()). */
+  lastRead: number
+  /** A later wake-up is scheduled: the read interval, or held-back events. */
+  later: NodeJS.Timeout | null
 }
 
 export interface Subscription {
@@ -121,7 +131,9 @@ export class Hub {
         members: new Set(),
         running: false,
         again: false,
-        retry: null,
+        readOn: false,
+        lastRead: -Infinity,
+        later: null,
       }
       this.groups.set(topic, group)
     }
@@ -154,7 +166,7 @@ export class Hub {
     this.subscribers--
     if (group.members.size === 0 && this.groups.get(group.topic) === group) {
       this.groups.delete(group.topic)
-      clearTimeout(group.retry ?? undefined)
+      clearTimeout(group.later ?? undefined)
     }
   }
 
@@ -169,19 +181,32 @@ export class Hub {
     for (const group of this.groups.values()) this.wake(group)
   }
 
-  /** Runs the group's wake-ups one at a time; one asked for while another runs follows it once. */
+  /** Runs the group's wake-ups one at a time, at most one per read interval. */
   private wake(group: Group): void {
     if (group.running) {
       group.again = true
+      return
+    }
+    const wait = group.lastRead + this.options.readIntervalMs - performance.now()
+    if (wait > 0) {
+      this.wakeLater(group, wait)
       return
     }
     group.running = true
     void this.run(group)
   }
 
+  private wakeLater(group: Group, ms: number): void {
+    group.later ??= setTimeout(() => {
+      group.later = null
+      this.wake(group)
+    }, ms).unref()
+  }
+
   private async run(group: Group): Promise<void> {
     do {
-      group.again = false
+      group.readOn = false
+      group.lastRead = performance.now()
       try {
         await this.step(group)
       } catch (error) {
@@ -189,8 +214,12 @@ export class Hub {
         this.options.failed(error)
         break
       }
-    } while (group.again && group.members.size > 0 && !this.closed)
+    } while (group.readOn && group.members.size > 0 && !this.closed)
     group.running = false
+    if (group.again && group.members.size > 0 && !this.closed) {
+      group.again = false
+      this.wake(group)
+    }
   }
 
   /** One wake-up: the shared read at the tail, then one catch-up read per member behind. */
@@ -236,14 +265,8 @@ export class Hub {
    */
   private readOnIf(group: Group, page: FeedPage): void {
     if (!page.more) return
-    if (page.events.length > 0 || !page.held) {
-      group.again = true
-      return
-    }
-    group.retry ??= setTimeout(() => {
-      group.retry = null
-      this.wake(group)
-    }, HELD_RETRY_MS).unref()
+    if (page.events.length > 0 || !page.held) group.readOn = true
+    else this.wakeLater(group, HELD_RETRY_MS)
   }
 
   private async page(topic: string | null, after: Cursor) {

@@ -53,6 +53,12 @@ declare module 'uWebSockets.js' {
 
 /** Events in one read of the feed for stream subscribers; `PAGE_MAX_BYTES` bounds its size too. */
 const STREAM_PAGE_EVENTS = 1000
+/**
+ * How often, at most, one topic's subscribers read for new commits: with ten topics followed,
+ * reading at every commit made reads compete with ingestion for the database (measured with
+ * `npm run bench:subscribers`); at most this much is added to a delivery's lag.
+ */
+const STREAM_READ_INTERVAL_MS = 50
 
 export interface ServerOptions extends HandlerOptions, PolicyOptions {
   host: string
@@ -89,6 +95,7 @@ export class HttpServer implements RouteContext {
       // a page larger than a subscriber's bound would cut off a client that is merely busy
       pageBytes: Math.min(options.pageMaxBytes, options.subscriberBufferBytes),
       heartbeatMs: options.heartbeatMs,
+      readIntervalMs: STREAM_READ_INTERVAL_MS,
       max: options.subscribersMax,
       failed: (error) => options.log.warn({ err: error }, 'the feed could not be read for streams'),
     })

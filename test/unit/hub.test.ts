@@ -91,6 +91,7 @@ function hub(t: Test, options: Partial<HubOptions> = {}) {
     pageEvents: 10,
     pageBytes: 1 << 20,
     heartbeatMs: 60_000,
+    readIntervalMs: 0,
     max: 100,
     failed: (error) => failures.push(error),
     ...options,
@@ -112,6 +113,23 @@ t.test('subscribers to one topic share one read per wake-up', async (t) => {
   t.equal(feed.reads.length - before, 1, 'one read for fifty subscribers')
   for (const sink of sinks) t.same(sink.received, range(1, 5))
   t.same(h.counts, { subscribers: 50, reads: feed.reads.length, bufferedBytes: 0 })
+})
+
+t.test('commit signals in quick succession cost a group one read per interval', async (t) => {
+  const { feed, signal, hub: h } = hub(t, { readIntervalMs: 100 })
+  const sink = new Recorder()
+  const started = performance.now()
+  h.subscribe('a', START, sink)
+  await settle()
+  for (let i = 1; i <= 20; i++) {
+    feed.add(1)
+    signal.commit()
+    await new Promise((resolve) => setTimeout(resolve, 5))
+  }
+  for (let i = 0; i < 200 && sink.received.length < 20; i++) await settle()
+  t.same(sink.received, range(1, 20), 'every event, once, in order')
+  const intervals = Math.ceil((performance.now() - started) / 100)
+  t.ok(feed.reads.length <= intervals + 1, `${feed.reads.length} reads in ${intervals} intervals`)
 })
 
 t.test('a subscriber behind catches up on its own reads, then joins the tail', async (t) => {
