@@ -7,28 +7,8 @@
 import { ERRORS } from '../errors.js'
 import type { Histogram, Vitals } from '../stats/vitals.js'
 
-export interface Pulse {
-  /** Server clock (epoch ms) when the second ended. */
-  at: number
-  /** Per second, over the second that ended at `at`. */
-  received: number
-  unique: number
-  duplicates: number
-  failed: number
-  /** Publish error answers per second, by `"<status> <code>"`; only those that happened. */
-  errors: Record<string, number>
-  /** That second's quantiles in ms, `null` when nothing was observed. */
-  request_p50: number | null
-  request_p99: number | null
-  commit_p50: number | null
-  commit_p99: number | null
-  /** Levels at `at`. */
-  in_flight: number
-  queued: number
-  queue_max: number
-  held_bytes: number
-  held_max_bytes: number
-}
+/** Declared in pulse-wire.d.ts, which the page's script (a classic script, no imports) shares. */
+export type Pulse = globalThis.Pulse
 
 /** The `seconds` between two samples of the vitals, ending at `at`. */
 export function pulse(at: number, seconds: number, now: Vitals, before: Vitals): Pulse {

@@ -6,25 +6,6 @@
  * its scope is closed here rather than by a module.
  */
 ;(() => {
-  /** One second of the server process (`Pulse` in src/dashboard/pulse.ts). */
-  interface Pulse {
-    at: number
-    received: number
-    unique: number
-    duplicates: number
-    failed: number
-    errors: Record<string, number>
-    request_p50: number | null
-    request_p99: number | null
-    commit_p50: number | null
-    commit_p99: number | null
-    in_flight: number
-    queued: number
-    queue_max: number
-    held_bytes: number
-    held_max_bytes: number
-  }
-
   interface ActiveTopic {
     topic: string
     events: number
