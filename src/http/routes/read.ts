@@ -11,6 +11,12 @@ import { EventsQuerySchema, MAX_WAIT_S, parseQuery, TopicsQuerySchema } from '..
 import type { Exchange } from '../respond.js'
 import type { HttpEndpoint, RouteContext } from '../route.js'
 
+/** The `Link` header of every paged answer. */
+const NEXT_LINK = {
+  schema: { type: 'string' },
+  description: '<…>; rel="next" when more may follow',
+} as const
+
 export const events: HttpEndpoint = {
   handle(ex: Exchange, req: HttpRequest, context: RouteContext): void {
     const query = parseQuery(EventsQuerySchema, req.getQuery() ?? '')
@@ -65,10 +71,7 @@ export const events: HttpEndpoint = {
           },
         }),
         headers: {
-          Link: {
-            schema: { type: 'string' },
-            description: '<…>; rel="next" when more may follow',
-          },
+          Link: NEXT_LINK,
           'X-Next-Cursor': {
             schema: { type: 'string' },
             description:
@@ -213,10 +216,7 @@ export const topics: HttpEndpoint = {
           },
         }),
         headers: {
-          Link: {
-            schema: { type: 'string' },
-            description: '<…>; rel="next" when more may follow',
-          },
+          Link: NEXT_LINK,
           'X-Next-Cursor': {
             schema: { type: 'string' },
             description: 'The last topic of this page, URL-encoded: the next `after`',
