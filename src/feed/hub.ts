@@ -212,6 +212,7 @@ export class Hub {
       } catch (error) {
         // the database is unreachable: the next signal or heartbeat tries again
         this.options.failed(error)
+        group.again = false
         break
       }
     } while (group.readOn && group.members.size > 0 && !this.closed)
