@@ -56,11 +56,16 @@ export type StatsBody = Stats
 
 export const stats = async (base: string) => (await get<StatsBody>(base, '/stats')).body
 
-/** Polls `/stats` until `done` holds (bounded), for asynchronous acknowledgements. */
+/**
+ * Polls `/stats` until `done` holds (bounded), for asynchronous acknowledgements. The bound only
+ * ends a failing test: in the compose test service's full runs (fsync on, every test file
+ * creating its database alongside) a batch was seen to take 15–20 s to commit after a lock was
+ * released, which takes 0.2 s there on its own.
+ */
 export async function waitForStats(
   base: string,
   done: (s: StatsBody) => boolean,
-  timeoutMs = 20_000,
+  timeoutMs = 60_000,
 ): Promise<StatsBody> {
   const deadline = Date.now() + timeoutMs
   for (;;) {
