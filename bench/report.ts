@@ -206,12 +206,18 @@ export function checkTargets<Report>(targets: Target<Report>[], report: Report):
   return 'The targets, checked:\n\n' + markdownTable(['target', 'this run', 'met'], rows)
 }
 
+const settingsTried = (settings: Record<string, string>) => {
+  const given = Object.entries(settings).map(([name, value]) => `\`${name} = ${value}\``)
+  return given.length === 0 ? '' : ` PostgreSQL run with ${given.join(', ')}.`
+}
+
 export function renderReport(report: BenchReport): string {
   const m = report.machine
   const when = `${report.startedAt.slice(0, 16).replace('T', ' ')} UTC`
   const parts = [
     `Run of ${when} on ${m.cpus} cores (${m.model}), ${m.memoryGb} GiB, Node ${m.node}, ` +
       `${m.platform}; ${report.shards} shards; closed-loop load from ${report.generator}.` +
+      settingsTried(report.postgres) +
       (report.quick ? ' **Quick run: a tiny load, the figures mean nothing.**' : ''),
     results(report),
     cpuTable(report),

@@ -32,7 +32,7 @@ import { DUPLICATES, generatorLoad, naiveLoads, scenarios, type Scenario } from 
 import { Workload, type WorkloadOptions } from './workload.js'
 import { ensureWrk } from './wrk.js'
 import { renderReport } from './report.js'
-import { keepResults } from './results.js'
+import { finishRun, refuseQuickRecord, type Recording } from './results.js'
 import { drained, stats } from './server-stats.js'
 import { record } from '../scripts/docs/performance.js'
 
@@ -65,6 +65,8 @@ export interface BenchReport {
   generators: ScenarioResult[]
   /** The generator of the closed-loop scenarios. */
   generator: Generator
+  /** Server settings given with `--postgres name=value`, beyond the embedded server's own. */
+  postgres: Record<string, string>
   profile: ProfileLine[] | null
 }
 
@@ -73,13 +75,16 @@ export interface BenchOptions {
   profile: boolean
   /** Scenario ids to run (all when empty); references always run. */
   only?: string[]
+  /** PostgreSQL settings to try (e.g. `commit_delay`), for the embedded server. */
+  postgres?: Record<string, string>
   log?: (line: string) => void
 }
 
 export async function bench(options: BenchOptions): Promise<BenchReport> {
   const say = options.log ?? ((line: string) => process.stderr.write(line + '\n'))
   const startedAt = new Date().toISOString()
-  const pg = await startPostgres()
+  const postgres = options.postgres ?? {}
+  const pg = await startPostgres(postgres)
   const shards = benchShards()
   const generator: Generator = ensureWrk(say) ? 'wrk' : 'autocannon'
   const results: ScenarioResult[] = []
@@ -156,6 +161,7 @@ export async function bench(options: BenchOptions): Promise<BenchReport> {
     naive,
     generators,
     generator,
+    postgres,
     profile,
   }
 }
@@ -328,28 +334,39 @@ async function openDashboards(url: string, count: number): Promise<WebSocket[]> 
   )
 }
 
+/** `--postgres name=value`: one server setting. */
+function setting(text: string): [string, string] {
+  const at = text.indexOf('=')
+  if (at <= 0) {
+    process.stderr.write(`bench: --postgres takes name=value, not ${JSON.stringify(text)}\n`)
+    process.exit(2)
+  }
+  return [text.slice(0, at), text.slice(at + 1)]
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
       quick: { type: 'boolean', default: false },
       profile: { type: 'boolean', default: false },
       only: { type: 'string', default: '' },
+      postgres: { type: 'string', multiple: true, default: [] },
       'write-doc': { type: 'boolean', default: false },
     },
   })
-  if (values['write-doc'] && values.quick) {
-    process.stderr.write('bench: --write-doc records real measurements; --quick has none\n')
-    process.exit(2)
-  }
+  refuseQuickRecord(RECORDING, values.quick, values['write-doc'])
   const only = values.only.split(',').filter(Boolean)
-  const report = await bench({ quick: values.quick, profile: values.profile, only })
-  const file = await keepResults('', report)
-  process.stdout.write(renderReport(report))
-  process.stdout.write(`\nresults: ${file}\n`)
-  if (values['write-doc']) {
-    await record(report)
-    process.stdout.write('docs/performance.md and docs/performance.json rewritten\n')
-  }
+  const postgres = Object.fromEntries(values.postgres.map(setting))
+  const report = await bench({ quick: values.quick, profile: values.profile, only, postgres })
+  await finishRun(RECORDING, report, values['write-doc'])
+}
+
+const RECORDING: Recording<BenchReport> = {
+  command: 'bench',
+  prefix: '',
+  render: renderReport,
+  record,
+  docs: 'docs/performance.md and docs/performance.json',
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) await main()

@@ -25,6 +25,7 @@ const COLUMNS: [string, Align][] = [
   ['cores busy: aggregator, database, client', 'left'],
   ['delivered events/s: total, each', 'left'],
   ['lag ms p50 / p99 / max', 'left'],
+  ['of which held, then delivery: ms p50 / p99', 'left'],
   ['exact', 'left'],
 ]
 
@@ -50,6 +51,10 @@ function row(r: SubscribersRun, none: SubscribersRun | undefined): string[] {
       ? '–'
       : `${count(r.deliveredPerSecond)}, ${count(r.deliveredPerSubscriber)}`,
     lag === null ? '–' : `${lag.p50} / ${lag.p99} / ${lag.max}`,
+    r.lagParts === null
+      ? '–'
+      : `${r.lagParts.held.p50} / ${r.lagParts.held.p99}, ` +
+        `${r.lagParts.delivery.p50} / ${r.lagParts.delivery.p99}`,
     r.exact ? 'yes' : `NO: ${r.problems.join('; ')}`,
   ]
 }
@@ -99,7 +104,10 @@ export function renderSubscribers(report: SubscribersReport): string {
   if (from !== undefined) {
     parts.push(
       from === 'commit'
-        ? 'Lag is counted from each event’s commit (PostgreSQL’s commit timestamp) to its arrival.'
+        ? 'Lag is counted from each event’s commit (PostgreSQL’s commit timestamp) to its ' +
+            'arrival, and split where it became readable: **held** is the wait for every older ' +
+            'transaction to end (the feed’s guarantee), **delivery** the rest (wake-up, read, ' +
+            'write, receipt). Each part’s quantiles are its own.'
         : 'Lag is counted from the start of the transaction that stored each event (`received_at`; ' +
             'the server records no commit times) to its arrival: it includes that transaction.',
     )

@@ -32,7 +32,7 @@ import { postmasterOf, processCpu, treeCpu } from './cpu.js'
 import { load } from './load.js'
 import { benchShards, machine, type Machine } from './machine.js'
 import { pacedInChild } from './paced.js'
-import { keepResults } from './results.js'
+import { finishRun, refuseQuickRecord, type Recording } from './results.js'
 import { drained } from './server-stats.js'
 import { renderSubscribers } from './subscribers-report.js'
 import { Workload } from './workload.js'
@@ -71,8 +71,19 @@ export interface SubscribersRun extends Following {
    * with `track_commit_timestamp` on), or, on a server without it, its start (`received_at`).
    */
   lagFrom: 'commit' | 'transaction start'
+  /**
+   * The lag from a commit in two parts (null without commit times): `held`, until every older
+   * transaction had ended too and the event was readable (the feed's guarantee), and `delivery`,
+   * from then to its arrival (wake-up, read, write, the client's receipt).
+   */
+  lagParts: { held: Quantiles; delivery: Quantiles } | null
   exact: boolean
   problems: string[]
+}
+
+export interface Quantiles {
+  p50: number
+  p99: number
 }
 
 export interface SubscribersReport {
@@ -284,12 +295,16 @@ async function follow(
     const deliveredS = (Math.max(...followers.map((f) => f.lastAt), started) - started) / 1000
     const problems = followers.flatMap((f, i) => f.problems(expected(i)).map((p) => `#${i}: ${p}`))
     const delivered = followers.reduce((n, f) => n + f.events, 0)
-    const { from: lagFrom, lags } = await lagsOf(
+    const {
+      from: lagFrom,
+      lags,
+      parts,
+    } = await lagsOf(
       sql,
       followers.flatMap((f) => f.samples),
     )
     lags.sort((a, b) => a - b)
-    const at = (q: number) => lags[Math.min(lags.length - 1, Math.floor(q * lags.length))]!
+    const at = (q: number) => quantile(lags, q)
     const used = (i: number) => {
       const [before, after] = [cpuBefore[i], cpuAfter[i]]
       return before == null || after == null ? null : after - before
@@ -321,6 +336,7 @@ async function follow(
           ? null
           : { p50: at(0.5), p99: at(0.99), max: lags.at(-1)!, samples: lags.length },
       lagFrom,
+      lagParts: parts,
       exact: problems.length === 0,
       problems: problems.slice(0, 10),
     }
@@ -349,24 +365,56 @@ interface Sample {
   at: number
 }
 
-/** Each sample's lag: from its transaction's commit when the server records commit times. */
+/** The `q` quantile of ascending `sorted`, which is not empty. */
+const quantile = (sorted: number[], q: number) =>
+  sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!
+
+const quantiles = (values: number[]): Quantiles => {
+  const sorted = values.toSorted((a, b) => a - b)
+  return { p50: quantile(sorted, 0.5), p99: quantile(sorted, 0.99) }
+}
+
+/**
+ * Each sample's lag: from its transaction's commit when the server records commit times, then
+ * also split at the moment it became readable. That is the latest commit of its own transaction
+ * and every older one that stored events: a transaction that stored none (NOTIFY's, a batch of
+ * duplicates only) is not counted, so `held` is a lower bound.
+ */
 async function lagsOf(
   sql: Sql,
   samples: Sample[],
-): Promise<{ from: SubscribersRun['lagFrom']; lags: number[] }> {
+): Promise<{
+  from: SubscribersRun['lagFrom']
+  lags: number[]
+  parts: SubscribersRun['lagParts']
+}> {
   const [setting] = await sql<{ on: boolean }[]>`
     SELECT current_setting('track_commit_timestamp') = 'on' AS on`
   if (!setting!.on) {
-    return { from: 'transaction start', lags: samples.map((s) => s.at - s.receivedAt) }
+    const lags = samples.map((s) => s.at - s.receivedAt)
+    return { from: 'transaction start', lags, parts: null }
   }
   // pg_xact_commit_timestamp takes a 32-bit xid: the low half of the xid8
-  const rows = await sql<{ xid: string; ms: number }[]>`
-    SELECT x AS xid,
-           extract(epoch FROM pg_xact_commit_timestamp((x::numeric % 4294967296)::text::xid))::float8
-             * 1000 AS ms
-    FROM unnest(${sql.array([...new Set(samples.map((s) => s.xid))])}::text[]) x`
-  const committed = new Map(rows.map((r) => [r.xid, r.ms]))
-  return { from: 'commit', lags: samples.map((s) => Math.round(s.at - committed.get(s.xid)!)) }
+  const rows = await sql<{ xid: string; ms: number; readable: number }[]>`
+    WITH stored AS (SELECT DISTINCT xid FROM events), committed AS (
+      SELECT xid, extract(epoch FROM pg_xact_commit_timestamp(
+               (xid::text::numeric % 4294967296)::text::xid))::float8 * 1000 AS ms
+      FROM stored)
+    SELECT xid::text, ms, max(ms) OVER (ORDER BY xid ROWS UNBOUNDED PRECEDING) AS readable
+    FROM committed`
+  const byXid = new Map(rows.map((r) => [r.xid, r]))
+  const of = (s: Sample) => byXid.get(s.xid)!
+  return {
+    from: 'commit',
+    lags: samples.map((s) => Math.round(s.at - of(s).ms)),
+    parts:
+      samples.length === 0
+        ? null
+        : {
+            held: quantiles(samples.map((s) => Math.round(of(s).readable - of(s).ms))),
+            delivery: quantiles(samples.map((s) => Math.round(s.at - of(s).readable))),
+          },
+  }
 }
 
 const EVENT_FRAME = '\nevent: event\n'
@@ -468,20 +516,17 @@ async function main(): Promise<void> {
       'write-doc': { type: 'boolean', default: false },
     },
   })
-  if (values['write-doc'] && values.quick) {
-    process.stderr.write(
-      'bench:subscribers: --write-doc records real measurements; --quick has none\n',
-    )
-    process.exit(2)
-  }
+  refuseQuickRecord(RECORDING, values.quick, values['write-doc'])
   const report = await subscribersBench({ quick: values.quick })
-  const file = await keepResults('subscribers-', report)
-  process.stdout.write(renderSubscribers(report))
-  process.stdout.write(`\nresults: ${file}\n`)
-  if (values['write-doc']) {
-    await record(report)
-    process.stdout.write('docs/performance.md and docs/performance-subscribers.json rewritten\n')
-  }
+  await finishRun(RECORDING, report, values['write-doc'])
+}
+
+const RECORDING: Recording<SubscribersReport> = {
+  command: 'bench:subscribers',
+  prefix: 'subscribers-',
+  render: renderSubscribers,
+  record,
+  docs: 'docs/performance.md and docs/performance-subscribers.json',
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) await main()

@@ -63,6 +63,7 @@ const report: BenchReport = {
     }),
   ],
   generator: 'wrk',
+  postgres: {},
   profile: [
     { thread: 'main', fn: 'parseDocument request.js:42', share: 9.94 },
     { thread: 'w1', fn: 'writeBuffer', share: 5.2 },
@@ -136,3 +137,14 @@ t.test(
     t.notMatch(quick, /target|CPU profile/)
   },
 )
+
+t.test('settings the run gave PostgreSQL are named with the machine', async (t) => {
+  const tried = renderReport({
+    ...report,
+    postgres: { commit_delay: '100', wal_compression: 'lz4' },
+  })
+  t.match(
+    tried,
+    /closed-loop load from wrk\. PostgreSQL run with `commit_delay = 100`, `wal_compression = lz4`\.\n/,
+  )
+})

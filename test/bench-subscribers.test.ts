@@ -34,6 +34,11 @@ t.test(
     // the bench's own server records commit times; one given by DATABASE_URL may not
     t.ok(['commit', 'transaction start'].includes(one.lagFrom))
     t.ok(one.lagMs!.p50 >= 0, 'an event arrives after its commit')
+    if (one.lagFrom === 'commit') {
+      // readable no sooner than its own commit; arrival no sooner than readable
+      t.ok(one.lagParts!.held.p50 >= 0 && one.lagParts!.delivery.p50 >= 0, 'the lag splits')
+      t.match(renderSubscribers(report), /\*\*held\*\* is the wait/)
+    } else t.equal(one.lagParts, null, 'no split without commit times')
     const markdown = renderSubscribers(report)
     t.equal(await format(markdown, { parser: 'markdown' }), markdown, 'as Prettier prints it')
     t.match(markdown, /Quick run/)
@@ -64,6 +69,7 @@ t.test('a run whose subscribers missed events renders what went wrong', async (t
     deliveredPerSubscriber: 950,
     lagMs: { p50: 10, p99: 20, max: 30, samples: 100 },
     lagFrom: 'transaction start',
+    lagParts: null,
     exact: false,
     problems: ['#1: received 9800 of 9900 events'],
   }

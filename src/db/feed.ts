@@ -73,8 +73,10 @@ function statement(byTopic: boolean): string {
   // Per topic, every bound is a row comparison led by the topic, which only events_topic_xid_seq
   // serves: given `topic = $5`, a generic plan may walk events_xid_seq instead, filtering its way
   // past every other topic's events. Qualified: the output's xid and seq are text.
-  const key = (byTopic ? ['topic', 'xid', 'seq'] : ['xid', 'seq']).map((c) => `events.${c}`)
-  const after = `(${key.join(', ')}) > (${byTopic ? '$5, ' : ''}$1::xid8, $2::bigint)`
+  const key = (byTopic ? ['topic', 'xid', 'seq'] : ['xid', 'seq'])
+    .map((c) => `events.${c}`)
+    .join(', ')
+  const after = `(${key}) > (${byTopic ? '$5, ' : ''}$1::xid8, $2::bigint)`
   const horizon = (op: string) =>
     byTopic
       ? `(events.topic, events.xid) ${op} ($5, (SELECT below FROM horizon))`
@@ -86,7 +88,7 @@ function statement(byTopic: boolean): string {
       SELECT events.*, row_number() OVER running AS n,
              sum(${EVENT_JSON_LEAST_BYTES} + 1) OVER running AS bytes
       FROM (SELECT * FROM events WHERE ${after} AND ${horizon('<')}
-            ORDER BY ${key.join(', ')} LIMIT $3) events
+            ORDER BY ${key} LIMIT $3) events
       WINDOW running AS (ORDER BY events.xid, events.seq ROWS UNBOUNDED PRECEDING)
     ), page AS (
       SELECT *, n = 1 OR bytes + 1 <= $4 AS kept, bool_or(bytes + 1 > $4) OVER () AS full
@@ -97,7 +99,7 @@ function statement(byTopic: boolean): string {
            -- the first event at or above the horizon, in index order (EXISTS may scan the table)
            (SELECT ${byTopic ? 'events.topic = $5' : 'true'} FROM events
             WHERE ${after} AND ${horizon('>=')}
-            ORDER BY ${key.join(', ')} LIMIT 1) IS TRUE AS held
+            ORDER BY ${key} LIMIT 1) IS TRUE AS held
     FROM (VALUES (1)) AS one
     LEFT JOIN (SELECT * FROM page WHERE kept) page ON true
     ORDER BY page.xid, page.seq`
