@@ -102,6 +102,15 @@ export function renderSubscribers(report: SubscribersReport): string {
   ]
   const from = report.runs.find((r) => r.lagMs !== null)?.lagFrom
   if (from !== undefined) {
+    const warmups = report.runs
+      .filter((r) => r.warmupLagMaxMs !== null)
+      .map((r) => `${r.warmupLagMaxMs} ms with ${r.subscribers}`)
+    parts.push(
+      'Lag counts the events stored after the warm-up, as the publish latency does' +
+        (warmups.length === 0
+          ? '.'
+          : `; during the warm-up, on a fresh process, the longest was ${warmups.join(', ')}.`),
+    )
     parts.push(
       from === 'commit'
         ? 'Lag is counted from each event’s commit (PostgreSQL’s commit timestamp) to its ' +

@@ -7,11 +7,11 @@
  * Per run: the ingestion rate reached, its request latency and the CPU the aggregator and
  * PostgreSQL spent per event (the cost of subscribers is the ratio to the run without them), and
  * how many cores the aggregator, PostgreSQL and the subscribers' client kept busy;
- * events delivered per second; and the delivery lag, sampled on up to four subscribers: arrival
- * at the subscriber minus the event's `received_at`, which is PostgreSQL's clock at the start of
- * the transaction that stored it. So the lag is an upper bound on commit-to-delivery: it also
- * holds the storing transaction itself (COPY, merge, commit) as well as the wake-up, the read,
- * the write and the client's receipt. Every phase is bounded in time and fails with what it was
+ * events delivered per second; and the delivery lag, sampled on up to four subscribers after the
+ * warm-up: arrival at the subscriber minus the commit of the transaction that stored the event
+ * (PostgreSQL's commit timestamp; on a server that records none, the transaction's start,
+ * `received_at`), split where the event became readable (see `lagsOf`). Every phase is bounded in
+ * time and fails with what it was
  * waiting for; at the end, every subscriber must have received exactly the stored events of what
  * it follows, each once, in feed order.
  *
@@ -77,6 +77,11 @@ export interface SubscribersRun extends Following {
    * from then to its arrival (wake-up, read, write, the client's receipt).
    */
   lagParts: { held: Quantiles; delivery: Quantiles } | null
+  /**
+   * The lag figures count events stored after the warm-up, as the publish latency does; this is
+   * the longest lag during the warm-up (a fresh process), null without samples.
+   */
+  warmupLagMaxMs: number | null
   exact: boolean
   problems: string[]
 }
@@ -265,6 +270,7 @@ async function follow(
     const cpuBefore = await cpuSeconds()
     const clientBefore = process.cpuUsage()
     const started = performance.now()
+    const measuredFrom = Date.now() + size.warmupS * 1000
     const { result } = await within(
       'the paced load',
       size.phaseMs + (size.warmupS + size.durationS) * 1000,
@@ -299,9 +305,11 @@ async function follow(
       from: lagFrom,
       lags,
       parts,
+      warmupMax,
     } = await lagsOf(
       sql,
       followers.flatMap((f) => f.samples),
+      measuredFrom,
     )
     lags.sort((a, b) => a - b)
     const at = (q: number) => quantile(lags, q)
@@ -337,6 +345,7 @@ async function follow(
           : { p50: at(0.5), p99: at(0.99), max: lags.at(-1)!, samples: lags.length },
       lagFrom,
       lagParts: parts,
+      warmupLagMaxMs: warmupMax,
       exact: problems.length === 0,
       problems: problems.slice(0, 10),
     }
@@ -378,21 +387,33 @@ const quantiles = (values: number[]): Quantiles => {
  * Each sample's lag: from its transaction's commit when the server records commit times, then
  * also split at the moment it became readable. That is the latest commit of its own transaction
  * and every older one that stored events: a transaction that stored none (NOTIFY's, a batch of
- * duplicates only) is not counted, so `held` is a lower bound.
+ * duplicates only) is not counted, so `held` is a lower bound. Samples stored before
+ * `measuredFrom` (epoch ms: the warm-up) only give `warmupMax`.
  */
 async function lagsOf(
   sql: Sql,
   samples: Sample[],
+  measuredFrom: number,
 ): Promise<{
   from: SubscribersRun['lagFrom']
   lags: number[]
   parts: SubscribersRun['lagParts']
+  warmupMax: number | null
 }> {
   const [setting] = await sql<{ on: boolean }[]>`
     SELECT current_setting('track_commit_timestamp') = 'on' AS on`
+  const split = <S extends { stamp: number; lag: number }>(stamped: S[]) => {
+    const warmup = stamped.filter((s) => s.stamp < measuredFrom).map((s) => s.lag)
+    return {
+      measured: stamped.filter((s) => s.stamp >= measuredFrom),
+      warmupMax: warmup.length === 0 ? null : Math.max(...warmup),
+    }
+  }
   if (!setting!.on) {
-    const lags = samples.map((s) => s.at - s.receivedAt)
-    return { from: 'transaction start', lags, parts: null }
+    const { measured, warmupMax } = split(
+      samples.map((s) => ({ stamp: s.receivedAt, lag: s.at - s.receivedAt })),
+    )
+    return { from: 'transaction start', lags: measured.map((s) => s.lag), parts: null, warmupMax }
   }
   // pg_xact_commit_timestamp takes a 32-bit xid: the low half of the xid8
   const rows = await sql<{ xid: string; ms: number; readable: number }[]>`
@@ -403,17 +424,23 @@ async function lagsOf(
     SELECT xid::text, ms, max(ms) OVER (ORDER BY xid ROWS UNBOUNDED PRECEDING) AS readable
     FROM committed`
   const byXid = new Map(rows.map((r) => [r.xid, r]))
-  const of = (s: Sample) => byXid.get(s.xid)!
+  const { measured, warmupMax } = split(
+    samples.map((s) => {
+      const { ms, readable } = byXid.get(s.xid)!
+      return { stamp: ms, lag: Math.round(s.at - ms), held: readable - ms, at: s.at, readable }
+    }),
+  )
   return {
     from: 'commit',
-    lags: samples.map((s) => Math.round(s.at - of(s).ms)),
+    lags: measured.map((s) => s.lag),
     parts:
-      samples.length === 0
+      measured.length === 0
         ? null
         : {
-            held: quantiles(samples.map((s) => Math.round(of(s).readable - of(s).ms))),
-            delivery: quantiles(samples.map((s) => Math.round(s.at - of(s).readable))),
+            held: quantiles(measured.map((s) => Math.round(s.held))),
+            delivery: quantiles(measured.map((s) => Math.round(s.at - s.readable))),
           },
+    warmupMax: warmupMax === null ? null : Math.round(warmupMax),
   }
 }
 

@@ -70,6 +70,7 @@ t.test('a run whose subscribers missed events renders what went wrong', async (t
     lagMs: { p50: 10, p99: 20, max: 30, samples: 100 },
     lagFrom: 'transaction start',
     lagParts: null,
+    warmupLagMaxMs: 250,
     exact: false,
     problems: ['#1: received 9800 of 9900 events'],
   }
@@ -89,6 +90,7 @@ t.test('a run whose subscribers missed events renders what went wrong', async (t
   t.match(markdown, /\| p99 lag ≤ 250 ms with the most subscribers +\| 20 ms +\| yes +\|/)
   t.notMatch(markdown, /ingestion with the most/, 'no comparison without a run of none')
   t.match(markdown, /from the start of the transaction that stored each event/)
+  t.match(markdown, /during the warm-up, on a fresh process, the longest was 250 ms with 2\./)
 })
 
 t.test('CPU time is null for a process /proc does not show', async (t) => {
