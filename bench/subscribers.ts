@@ -11,9 +11,8 @@
  * warm-up: arrival at the subscriber minus the commit of the transaction that stored the event
  * (PostgreSQL's commit timestamp; on a server that records none, the transaction's start,
  * `received_at`), split where the event became readable (see `lagsOf`). Every phase is bounded in
- * time and fails with what it was
- * waiting for; at the end, every subscriber must have received exactly the stored events of what
- * it follows, each once, in feed order.
+ * time and fails with what it was waiting for; at the end, every subscriber must have received
+ * exactly the stored events of what it follows, each once, in feed order.
  *
  * `--quick` runs a tiny load (what `npm test` does, so this code cannot rot); `--write-doc`
  * keeps the run as docs/performance-subscribers.json and renders its section of
@@ -427,7 +426,9 @@ async function lagsOf(
   const { measured, warmupMax } = split(
     samples.map((s) => {
       const { ms, readable } = byXid.get(s.xid)!
-      return { stamp: ms, lag: Math.round(s.at - ms), held: readable - ms, at: s.at, readable }
+      const lag = Math.round(s.at - ms)
+      const held = Math.round(readable - ms)
+      return { stamp: ms, lag, held, delivery: Math.round(s.at - readable) }
     }),
   )
   return {
@@ -437,10 +438,10 @@ async function lagsOf(
       measured.length === 0
         ? null
         : {
-            held: quantiles(measured.map((s) => Math.round(s.held))),
-            delivery: quantiles(measured.map((s) => Math.round(s.at - s.readable))),
+            held: quantiles(measured.map((s) => s.held)),
+            delivery: quantiles(measured.map((s) => s.delivery)),
           },
-    warmupMax: warmupMax === null ? null : Math.round(warmupMax),
+    warmupMax,
   }
 }
 
