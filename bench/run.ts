@@ -3,8 +3,8 @@
  * references (the database's own limit, the naive design), on 127.0.0.1. Writes
  * `bench/results/<timestamp>.json` and prints the run as Markdown (bench/report.ts). `--quick`
  * runs a tiny load (what `npm test` does, so this code cannot rot); `--profile` adds a CPU
- * profile of the first scenario chosen (scenario 1 without `--only`); `--write-doc` keeps the run as docs/performance.json and renders
- * docs/performance.md from it.
+ * profile of the first scenario chosen (scenario 1 without `--only`); `--write-doc` keeps the
+ * run as docs/performance.json and renders docs/performance.md from it.
  *
  * Every run also reads, from `/proc` just before and after the load, the CPU the aggregator
  * (main thread, other threads), PostgreSQL (the whole server) and the load generator spent per
