@@ -22,16 +22,22 @@ const ISO = (column: string) => {
     ELSE to_char(${utc}, 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') END`
 }
 
-const EVENT_JSON = `json_build_object(
-  'topic', topic, 'event_id', event_id, 'timestamp', ${ISO('ts')}, 'source', source,
-  'payload', payload, 'received_at', ${ISO('received_at')})`
+/**
+ * The event as compact JSON, put together as text: `to_json` escapes each string as
+ * `json_build_object` would, and a json payload is its own text. Measured at two thirds of the
+ * cost of `json_build_object`, whose per-value type dispatch was a third of a page's read, and
+ * 17 bytes an event shorter (no spaces around its colons and after its commas).
+ */
+const EVENT_JSON = `'{"topic":' || to_json(topic) || ',"event_id":' || to_json(event_id)
+  || ',"timestamp":"' || ${ISO('ts')} || '","source":' || to_json(source)
+  || ',"payload":' || payload::text || ',"received_at":"' || ${ISO('received_at')} || '"}'`
 
 /**
  * The fewest bytes EVENT_JSON can take for a row, from lengths PostgreSQL has without building
  * anything (a json payload is its own text): the keys, quotes and separators with two
- * millisecond times come to 146, and escaping only ever lengthens a string.
+ * millisecond times come to 129, and escaping only ever lengthens a string.
  */
-const EVENT_JSON_LEAST_BYTES = `146 + octet_length(topic) + octet_length(event_id)
+const EVENT_JSON_LEAST_BYTES = `129 + octet_length(topic) + octet_length(event_id)
   + octet_length(source) + octet_length(payload::text)`
 
 /** Where a read starts: after this (xid, seq), as decimal text. */
@@ -101,7 +107,7 @@ function statement(byTopic: boolean): string {
       SELECT *, n = 1 OR bytes + 1 <= $4 AS kept, bool_or(bytes + 1 > $4) OVER () AS full
       FROM sized
     )
-    SELECT page.xid::text AS xid, page.seq::text AS seq, (${EVENT_JSON})::text AS json,
+    SELECT page.xid::text AS xid, page.seq::text AS seq, ${EVENT_JSON} AS json,
            page.full,
            -- the first event at or above the horizon, in index order (EXISTS may scan the table)
            (SELECT ${byTopic ? 'events.topic = $5' : 'true'} FROM events WHERE ${heldBack}
@@ -114,11 +120,11 @@ function statement(byTopic: boolean): string {
 export const FEED_ALL_TOPICS = statement(false)
 export const FEED_ONE_TOPIC = statement(true)
 
-/** An empty page is one row of nulls but for `held` (and `json`, built from nulls). */
+/** An empty page is one row of nulls but for `held`. */
 interface PageRow {
   xid: string | null
   seq: string | null
-  json: string
+  json: string | null
   /** Events were left out of the page by its byte bound. */
   full: boolean | null
   held: boolean
@@ -143,12 +149,13 @@ export async function readFeedPage(
   let bytes = 1
   for (const row of rows) {
     if (row.xid === null) break
-    bytes += Buffer.byteLength(row.json) + 1
+    const json = row.json!
+    bytes += Buffer.byteLength(json) + 1
     if (page.length > 0 && bytes > maxBytes) {
       cut = true
       break
     }
-    page.push({ xid: row.xid, seq: row.seq!, json: row.json })
+    page.push({ xid: row.xid, seq: row.seq!, json })
   }
   return { rows: page, cut, held: rows[0]?.held === true }
 }
