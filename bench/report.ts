@@ -225,11 +225,12 @@ export function renderReport(report: BenchReport): string {
   const checked = checkTargets(TARGETS, report)
   if (checked !== null) parts.push(checked)
   if (report.profile !== null) {
-    const lines = report.profile.map(
+    const { scenario, lines: profiled } = report.profile
+    const lines = profiled.map(
       (p) => `${p.share.toFixed(1).padStart(5)}%  ${p.thread.padEnd(6)} ${p.fn}`,
     )
     parts.push(
-      'CPU profile of the aggregator under scenario 1 (self time, all threads, idle excluded):',
+      `CPU profile of the aggregator under scenario ${scenario} (self time, all threads, idle excluded):`,
       ['```text', ...lines, '```'].join('\n'),
     )
   }

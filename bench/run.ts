@@ -67,7 +67,8 @@ export interface BenchReport {
   generator: Generator
   /** Server settings given with `--postgres name=value`, beyond the embedded server's own. */
   postgres: Record<string, string>
-  profile: ProfileLine[] | null
+  /** The CPU profile of the scenario `--profile` ran (its id), summarised. */
+  profile: { scenario: string; lines: ProfileLine[] } | null
 }
 
 export interface BenchOptions {
@@ -90,7 +91,7 @@ export async function bench(options: BenchOptions): Promise<BenchReport> {
   const results: ScenarioResult[] = []
   const naive: ScenarioResult[] = []
   const generators: ScenarioResult[] = []
-  let profile: ProfileLine[] | null = null
+  let profile: BenchReport['profile'] = null
   let limit: LimitResult
   try {
     const postmaster = await serverPid(pg)
@@ -142,7 +143,7 @@ export async function bench(options: BenchOptions): Promise<BenchReport> {
         nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${dir}`],
       })
       try {
-        profile = await summariseProfiles(dir)
+        profile = { scenario: profiled.id, lines: await summariseProfiles(dir) }
       } finally {
         // the raw profiles are large and summarised above: nothing to keep
         await rm(dir, { recursive: true, force: true })

@@ -64,10 +64,13 @@ const report: BenchReport = {
   ],
   generator: 'wrk',
   postgres: {},
-  profile: [
-    { thread: 'main', fn: 'parseDocument request.js:42', share: 9.94 },
-    { thread: 'w1', fn: 'writeBuffer', share: 5.2 },
-  ],
+  profile: {
+    scenario: '2',
+    lines: [
+      { thread: 'main', fn: 'parseDocument request.js:42', share: 9.94 },
+      { thread: 'w1', fn: 'writeBuffer', share: 5.2 },
+    ],
+  },
 }
 
 t.test('a run renders as its machine, a results table, the targets and the profile', async (t) => {
@@ -105,7 +108,7 @@ The targets, checked:
 | scenario 1: PostgreSQL ≤ 27 µs of CPU per event | 26.5 µs  | yes    |
 | peak RSS ≤ 300 MB                               | 310 MB   | **no** |
 
-CPU profile of the aggregator under scenario 1 (self time, all threads, idle excluded):
+CPU profile of the aggregator under scenario 2 (self time, all threads, idle excluded):
 
 \`\`\`text
   9.9%  main   parseDocument request.js:42

@@ -24,7 +24,7 @@ t.test('every scenario and both references run and count exactly on a tiny load'
     report.naive.map((n) => n.id),
     ['naive-100', 'naive-1'],
   )
-  t.ok(report.profile !== null && report.profile.length > 0, 'a CPU profile was summarised')
+  t.ok(report.profile !== null && report.profile.lines.length > 0, 'a CPU profile was summarised')
   const markdown = renderReport(report)
   t.match(markdown, /\| 1 +\| batches of 100, durable +\|/)
   t.match(markdown, /\| limit +\|/)
