@@ -310,8 +310,6 @@ async function follow(
       followers.flatMap((f) => f.samples),
       measuredFrom,
     )
-    lags.sort((a, b) => a - b)
-    const at = (q: number) => quantile(lags, q)
     const used = (i: number) => {
       const [before, after] = [cpuBefore[i], cpuAfter[i]]
       return before == null || after == null ? null : after - before
@@ -341,7 +339,11 @@ async function follow(
       lagMs:
         lags.length === 0
           ? null
-          : { p50: at(0.5), p99: at(0.99), max: lags.at(-1)!, samples: lags.length },
+          : {
+              ...quantiles(lags),
+              max: lags.reduce((a, b) => Math.max(a, b)),
+              samples: lags.length,
+            },
       lagFrom,
       lagParts: parts,
       warmupLagMaxMs: warmupMax,
