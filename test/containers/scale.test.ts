@@ -84,11 +84,16 @@ t.test(
 
     const load = startLoad(url, { concurrency: 4, batch: 20, topic: 'scale', resend: true })
     await until('1000 events acknowledged', () => Promise.resolve(load.acked.length >= 1000))
+    // /readyz answered through one replica: a replica slow to start joins HAProxy's rotation
+    // later (its address resolved, then two good checks), so the load runs until each has stored
+    // batches, bounded by `until`
+    const storedBatches = async (id: string) => /batch committed/.test(await docker(['logs', id]))
+    await until('every replica stored batches', async () =>
+      (await Promise.all(replicas.map(storedBatches))).every(Boolean),
+    )
     for (const id of replicas) {
-      const logs = await docker(['logs', id])
-      t.match(
-        logs,
-        /batch committed/,
+      t.ok(
+        await storedBatches(id),
         `replica ${id.slice(0, 12)} stored batches: HAProxy spreads the load`,
       )
     }
