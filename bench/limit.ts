@@ -7,7 +7,7 @@
 import { connect } from '../src/db/connect.js'
 import { per, treeCpu } from './cpu.js'
 import { migrate } from '../src/db/migrate.js'
-import { storeNamed, type EventRecord } from '../src/db/store.js'
+import { storeNamed } from '../src/db/store.js'
 import { urlTarget } from '../src/db/target.js'
 import { Workload } from './workload.js'
 
@@ -45,7 +45,7 @@ export async function measureLimit(o: LimitOptions): Promise<LimitResult> {
   const batches: Buffer[] = []
   for (let done = 0; done < o.events; done += o.batchEvents) {
     const n = Math.min(o.batchEvents, o.events - done)
-    const rows = workload.nextEvents(n).map((e) => store.row(1, e as unknown as EventRecord))
+    const rows = workload.nextRecords(n).map((e) => store.row(1, e))
     batches.push(Buffer.from(rows.join('')))
   }
   const conns = Array.from({ length: o.connections }, (_, shard) =>

@@ -3,6 +3,8 @@
  * re-sends of earlier events (some in the same request). Generated lazily, request by request,
  * so a long sustained run never holds millions of events in memory.
  */
+import type { EventRecord } from '../src/db/store.js'
+import { parsePublishBody } from '../src/ingest/request.js'
 import { random } from '../src/publisher/plan.js'
 
 export interface WorkloadOptions {
@@ -56,9 +58,12 @@ export class Workload {
     return eventsPerRequest === 1 ? parts[0]! : `[${parts.join(',')}]`
   }
 
-  /** Plain event objects, for references that bypass HTTP. */
-  nextEvents(n: number): Record<string, unknown>[] {
-    return Array.from({ length: n }, () => JSON.parse(this.nextEvent()) as Record<string, unknown>)
+  /** Events as the edge hands them to the store, for references that bypass HTTP. */
+  nextRecords(n: number): EventRecord[] {
+    const body = `[${Array.from({ length: n }, () => this.nextEvent()).join(',')}]`
+    const parsed = parsePublishBody(Buffer.from(body), n)
+    if (!parsed.ok) throw new Error(`the edge refused the workload: ${parsed.rejection.message}`)
+    return parsed.events
   }
 
   private nextEvent(): string {

@@ -74,3 +74,36 @@ t.test('large payloads with many keys are stored intact', async (t) => {
   const back = await get<TestEvent[]>(url, '/events?topic=rt.big')
   t.same(back.body[0]?.payload, payload)
 })
+
+t.test('a payload is stored and read back as published, in every body shape', async (t) => {
+  // whitespace, a number's spelling and an escape: what parsing and serialising again would change
+  const payload = '{ "amount": 1.50,\n\t"note": "caf\\u00e9", "big": 1e3, "list": [ 1 , {} ] }'
+  const fields = (id: string) =>
+    `"topic":"rt.raw","event_id":"${id}","timestamp":"2025-10-21T10:00:00Z","source":"s"`
+  const bodies: [string, string, Record<string, string>?][] = [
+    ['one event', `{${fields('one')},"payload": ${payload}}`],
+    ['an array', `[{${fields('array')},"payload":${payload}}]`],
+    [
+      'the events wrapper, with a payload key of its own',
+      `{"payload":{"w":1},"events":[{${fields('wrapped')},"payload":${payload}}]}`,
+    ],
+    [
+      'NDJSON',
+      `{${fields('ndjson')}, "payload" :${payload.replace('\n', ' ')}}\n`,
+      { 'content-type': 'application/x-ndjson' },
+    ],
+  ]
+  for (const [shape, body, headers] of bodies) {
+    t.equal((await post(url, '/publish', body, headers)).status, 200, shape)
+  }
+  const text = await (await fetch(`${url}/events?topic=rt.raw`)).text()
+  const stored = (JSON.parse(text) as TestEvent[]).map((e) => e.event_id).sort()
+  t.same(stored, ['array', 'ndjson', 'one', 'wrapped'])
+  const published = text.split(`"payload":${payload}`).length - 1
+  t.equal(published, 3, 'each JSON body’s payload, byte for byte')
+  t.ok(text.includes(`"payload":${payload.replace('\n', ' ')}`), 'the NDJSON line’s payload')
+  const absent = event({ topic: 'rt.raw.none', payload: undefined })
+  t.equal((await post(url, '/publish', absent)).status, 200)
+  const none = await (await fetch(`${url}/events?topic=rt.raw.none`)).text()
+  t.ok(none.includes('"payload":{}'), 'an event without a payload stores {}')
+})

@@ -18,6 +18,6 @@ export function stagingRow(part: number, event: EventRecord): string {
   return (
     `${part}\t${copyEscape(event.topic)}\t${copyEscape(event.event_id)}\t` +
     `${copyEscape(event.timestamp)}\t${copyEscape(event.source)}\t` +
-    `${copyEscape(JSON.stringify(event.payload))}\n`
+    `${copyEscape(event.payload)}\n`
   )
 }

@@ -21,7 +21,8 @@ export interface EventRecord {
   event_id: string
   timestamp: string
   source: string
-  payload: unknown
+  /** The payload's JSON text as published (src/ingest/body-scan.ts), valid and checked. */
+  payload: string
 }
 
 export interface ConnectionOptions {

@@ -10,6 +10,10 @@
  * the text. It only has to find strings (by jumping between quotes), tell keys from values, and
  * track which object it is in. On text that then fails to parse, its limits still apply; its
  * repeated key means nothing (the caller reports the parse error instead).
+ *
+ * The same pass finds each event's payload as published, so that it is stored as that text
+ * instead of serialised again from the parsed object (a pass over every byte less, and the
+ * payload kept as the producer wrote it).
  */
 
 /** Keys in one object. Far more than events carry; a map that wide is better sent as an array. */
@@ -26,6 +30,14 @@ export interface BodyScan {
   excess: string | null
   /** The first key found repeated within one object, decoded; null if none. */
   repeatedKey: string | null
+  /**
+   * Each event's payload, the text of its value as published, in the order of the events in the
+   * body (undefined where an event has none). Events are the top-level objects (an NDJSON body
+   * has one per line), the objects of a top-level array, and those of the array under
+   * `eventsKey` in a top-level object, which is then a wrapper and no event. It matches the
+   * parsed items only when the body parses and every item is an object.
+   */
+  payloads: (string | undefined)[]
 }
 
 const QUOTE = 34
@@ -37,12 +49,36 @@ const CLOSE_OBJECT = 125
 const OPEN_ARRAY = 91
 const CLOSE_ARRAY = 93
 
-export function scanBody(json: string): BodyScan {
+/** What a container is to the events, when it is not one of them (an index into `payloads`). */
+const NEITHER = -1
+const EVENT_ARRAY = -2
+
+/** What the value after the key just read is. */
+const ANY_VALUE = 0
+const PAYLOAD = 1
+const WRAPPED_EVENTS = 2
+
+/**
+ * @param eventsKey the key under which a top-level object wraps an array of events (JSON's
+ * `{"events": [...]}`); null where top-level objects are always events (NDJSON)
+ */
+export function scanBody(json: string, eventsKey: string | null): BodyScan {
   let repeatedKey: string | null = null
   let values = 0
   // keys of the innermost open object; null inside an array (or outside any container)
   let keys: ObjectKeys | null = null
   const outer: (ObjectKeys | null)[] = []
+  const payloads: (string | undefined)[] = []
+  // the innermost container's role (NEITHER, EVENT_ARRAY or its event's index), the outer ones'
+  let role = NEITHER
+  const outerRoles: number[] = []
+  let next = ANY_VALUE
+  let wrapped = false
+  // an open payload container: where it starts, whose it is, how many containers enclose it
+  let payloadStart = 0
+  let payloadOf = NEITHER
+  let payloadDepth = -1
+  const exceeds = (excess: string): BodyScan => ({ excess, repeatedKey, payloads: [] })
   for (let i = 0; i < json.length;) {
     const c = json.charCodeAt(i)
     if (c === QUOTE) {
@@ -51,36 +87,66 @@ export function scanBody(json: string): BodyScan {
         const key = decodedKey(json, i, end)
         if (!keys.add(key)) repeatedKey ??= key
         else if (keys.size > MAX_OBJECT_KEYS) {
-          return {
-            excess: `an object has more than ${MAX_OBJECT_KEYS} keys; send a map that wide as an array`,
-            repeatedKey,
-          }
+          return exceeds(
+            `an object has more than ${MAX_OBJECT_KEYS} keys; send a map that wide as an array`,
+          )
         }
-      } else values++
+        if (role >= 0) {
+          if (key === 'payload') next = PAYLOAD
+          else if (key === eventsKey && outer.length === 1) next = WRAPPED_EVENTS
+        }
+      } else {
+        values++
+        if (next === PAYLOAD) payloads[role] = json.slice(i, end + 1)
+        next = ANY_VALUE
+      }
       i = end + 1
     } else if (c === OPEN_OBJECT || c === OPEN_ARRAY) {
       values++
+      if (next === PAYLOAD) {
+        payloadStart = i
+        payloadOf = role
+        payloadDepth = outer.length
+      }
+      const topLevel = outer.length === 0
       outer.push(keys)
-      keys = c === OPEN_OBJECT ? new ObjectKeys() : null
+      outerRoles.push(role)
+      if (c === OPEN_OBJECT) {
+        keys = new ObjectKeys()
+        role = topLevel || role === EVENT_ARRAY ? payloads.push(undefined) - 1 : NEITHER
+      } else {
+        keys = null
+        wrapped ||= next === WRAPPED_EVENTS
+        role = topLevel || next === WRAPPED_EVENTS ? EVENT_ARRAY : NEITHER
+      }
+      next = ANY_VALUE
       i++
     } else if (c === CLOSE_OBJECT || c === CLOSE_ARRAY) {
       keys = outer.pop() ?? null
+      role = outerRoles.pop() ?? NEITHER
+      if (outer.length === payloadDepth) {
+        payloads[payloadOf] = json.slice(payloadStart, i + 1)
+        payloadDepth = -1
+      }
       i++
     } else if (c === COLON || c === COMMA || isSpace(c)) {
       i++
     } else {
       // a number, true, false or null: one value, however long
       values++
-      i = scalarEnd(json, i + 1)
+      const end = scalarEnd(json, i + 1)
+      if (next === PAYLOAD) payloads[role] = json.slice(i, end)
+      next = ANY_VALUE
+      i = end
     }
     if (values > MAX_BODY_VALUES) {
-      return {
-        excess: `the body holds more than ${MAX_BODY_VALUES} JSON values; split it into smaller requests`,
-        repeatedKey,
-      }
+      return exceeds(
+        `the body holds more than ${MAX_BODY_VALUES} JSON values; split it into smaller requests`,
+      )
     }
   }
-  return { excess: null, repeatedKey }
+  // the wrapper, the first top-level object, is no event
+  return { excess: null, repeatedKey, payloads: wrapped ? payloads.slice(1) : payloads }
 }
 
 /** Most objects have a handful of keys, where a short array beats a Set; wider ones get a Set. */

@@ -16,6 +16,11 @@ export interface Format {
   mediaType: string
   /** Every `Content-Type` that selects the format (parameters such as `charset` ignored). */
   matches: RegExp
+  /**
+   * The key under which a top-level object wraps an array of events, or null where every
+   * top-level object is an event: what the body scan needs to find the events' payloads.
+   */
+  eventsKey: string | null
   /** The body's items, not yet validated, or why the body cannot be read as this format. */
   split(text: string): Items | Rejection
   /** The OpenAPI schema of a body in this format, given a reference to the event schema. */
@@ -24,9 +29,13 @@ export interface Format {
   example(event: unknown): unknown
 }
 
+/** `{"events": [...]}` */
+const EVENTS_KEY = 'events'
+
 const json: Format = {
   mediaType: 'application/json',
   matches: /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i,
+  eventsKey: EVENTS_KEY,
   split(text) {
     let document: unknown
     try {
@@ -48,8 +57,8 @@ const json: Format = {
       { type: 'array', items: event },
       {
         type: 'object',
-        required: ['events'],
-        properties: { events: { type: 'array', items: event } },
+        required: [EVENTS_KEY],
+        properties: { [EVENTS_KEY]: { type: 'array', items: event } },
       },
     ],
   }),
@@ -60,6 +69,7 @@ const json: Format = {
 const ndjson: Format = {
   mediaType: 'application/x-ndjson',
   matches: /^application\/(?:x-ndjson|jsonl|x-jsonlines)\s*(?:;|$)/i,
+  eventsKey: null,
   split(text) {
     const items: unknown[] = []
     const lines: number[] = []
@@ -93,7 +103,7 @@ export function malformed(reason: string): Rejection {
 function unwrap(document: unknown): unknown[] | null {
   if (Array.isArray(document)) return document as unknown[]
   if (typeof document !== 'object' || document === null) return null
-  const events = (document as { events?: unknown }).events
+  const events = (document as Record<string, unknown>)[EVENTS_KEY]
   if (events === undefined) return [document]
   return Array.isArray(events) ? (events as unknown[]) : null
 }

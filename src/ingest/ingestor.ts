@@ -3,9 +3,9 @@
  * a durable acknowledgement, wait until every one is committed.
  */
 import type { AckMode } from '../config.js'
+import type { EventRecord } from '../db/store.js'
 import type { Stored, Ticket } from '../pipeline/ticket.js'
 import type { EdgeCounters } from '../stats/edge.js'
-import type { Event } from './event.js'
 import type { BodyFormat } from './formats.js'
 import { parsePublishBody, type Rejection } from './request.js'
 
@@ -21,7 +21,7 @@ export type PublishResult =
 const STORE_FAILED = 'the events could not be stored; retry after the indicated delay'
 
 export interface Pipeline {
-  admit(events: readonly Event[]): Ticket | null
+  admit(events: readonly EventRecord[]): Ticket | null
 }
 
 export class Ingestor {

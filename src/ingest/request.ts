@@ -4,6 +4,7 @@
  * exception.
  */
 import * as v from 'valibot'
+import type { EventRecord } from '../db/store.js'
 import type { ErrorCode } from '../errors.js'
 import { scanBody } from './body-scan.js'
 import { EventSchema, type Event } from './event.js'
@@ -30,7 +31,7 @@ export type Rejection =
     }
   | { error: Extract<ErrorCode, 'validation'>; message: string; events: number; issues: Issue[] }
 
-export type Parsed = { ok: true; events: Event[] } | { ok: false; rejection: Rejection }
+export type Parsed = { ok: true; events: EventRecord[] } | { ok: false; rejection: Rejection }
 
 /** Stops collecting issues here: a hostile batch must not make the error response huge. */
 const MAX_ISSUES = 100
@@ -49,7 +50,7 @@ export function parsePublishBody(
     return fail(malformed('body is not valid UTF-8'))
   }
   // before the parse: the limits bound what the parse builds
-  const scan = scanBody(text)
+  const scan = scanBody(text, FORMATS[format].eventsKey)
   if (scan.excess !== null) {
     return fail({ error: 'body_too_complex', message: scan.excess, events: 1 })
   }
@@ -70,10 +71,14 @@ export function parsePublishBody(
       events: items.length,
     })
   }
-  return validate(items, lines)
+  return validate(items, lines, scan.payloads)
 }
 
-function validate(items: unknown[], lines: number[] | null): Parsed {
+function validate(
+  items: unknown[],
+  lines: number[] | null,
+  payloads: (string | undefined)[],
+): Parsed {
   const events = new Array<Event>(items.length)
   const issues: Issue[] = []
   let rejected = 0
@@ -93,13 +98,28 @@ function validate(items: unknown[], lines: number[] | null): Parsed {
       )
     }
   }
-  if (rejected === 0) return { ok: true, events }
+  if (rejected === 0) return { ok: true, events: records(events, payloads) }
   return fail({
     error: 'validation',
     message: `${rejected} of ${items.length} events are invalid; none was accepted`,
     events: items.length,
     issues,
   })
+}
+
+/** The validated events, each payload the text it was published as (the schema's default if none). */
+function records(events: Event[], payloads: (string | undefined)[]): EventRecord[] {
+  // every item is an event object here, which is all the scan needs to have found them all
+  if (payloads.length !== events.length) {
+    throw new Error(`the body scan found ${payloads.length} events, the parse ${events.length}`)
+  }
+  return events.map(({ topic, event_id, timestamp, source, payload }, i) => ({
+    topic,
+    event_id,
+    timestamp,
+    source,
+    payload: payloads[i] ?? JSON.stringify(payload),
+  }))
 }
 
 /** valibot words a missing key as a type mismatch; producers understand "is required" better. */

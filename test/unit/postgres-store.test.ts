@@ -22,9 +22,9 @@ t.test('a row is the part, then the escaped columns, tab-separated', async (t) =
     event_id: 'b\tc',
     timestamp: '2025-10-21T10:00:00Z',
     source: 's',
-    payload: { k: 'v\n' },
+    payload: '{ "k":\t"v\\n" }',
   })
-  t.equal(row, '7\ta\tb\\tc\t2025-10-21T10:00:00Z\ts\t{"k":"v\\\\n"}\n')
+  t.equal(row, '7\ta\tb\\tc\t2025-10-21T10:00:00Z\ts\t{ "k":\\t"v\\\\n" }\n')
 })
 
 t.test('the store is found by its name, the default of the STORE setting', async (t) => {

@@ -111,7 +111,9 @@ t.test(
     const { shard, reports } = startShard(t, 100, 10_000)
     /** One request of one event whose row is about `bytes` long. */
     const large = (id: string, bytes: number) =>
-      publish(shard, [{ ...unitEvent('bytes', id), payload: { pad: 'x'.repeat(bytes) } }])
+      publish(shard, [
+        { ...unitEvent('bytes', id), payload: JSON.stringify({ pad: 'x'.repeat(bytes) }) },
+      ])
     const first = large('0', 100)
     await nextTurn()
     t.equal(shard.state, 'flushing')

@@ -26,13 +26,20 @@ t.test('a single event, a bare array and {"events": [...]} are all accepted', as
     const parsed = parsePublishBody(enc(body), 100)
     t.ok(parsed.ok, JSON.stringify(body).slice(0, 40))
   }
+  const spaced = JSON.stringify(valid).replace('"payload":{', '"payload": { ')
+  const parsed = parsePublishBody(enc(`[${spaced}]`), 100)
+  t.same(
+    parsed.ok && parsed.events.map((e) => e.payload),
+    [`{ ${JSON.stringify(valid.payload).slice(1)}`],
+    'each event carries its payload as published',
+  )
 })
 
 t.test('payload defaults to {} and unknown top-level fields are ignored', async (t) => {
   const { payload: _p, ...bare } = valid
   const parsed = parsePublishBody(enc({ ...bare, extra: 1 }), 100)
   t.ok(parsed.ok)
-  if (parsed.ok) t.same(parsed.events[0], { ...bare, payload: {} })
+  if (parsed.ok) t.same(parsed.events[0], { ...bare, payload: '{}' })
 })
 
 t.test('a missing event_id is rejected with 422 naming the field', async (t) => {
@@ -142,7 +149,7 @@ t.test('a hostile batch gets a bounded list of issues', async (t) => {
   t.equal(r.events, 500)
 })
 
-const duplicateKey = (json: string) => scanBody(json).repeatedKey
+const duplicateKey = (json: string) => scanBody(json, 'events').repeatedKey
 
 t.test('duplicate keys are found in any object, however they are spelled', async (t) => {
   t.equal(duplicateKey('{"a":1,"b":{"a":2}}'), null, 'the same key in different objects is fine')
@@ -162,8 +169,8 @@ const wide = (count: number, last?: string) => {
 }
 
 t.test('an object may have as many keys as the limit, not one more', async (t) => {
-  t.same(scanBody(wide(MAX_OBJECT_KEYS)), { excess: null, repeatedKey: null })
-  t.match(scanBody(wide(MAX_OBJECT_KEYS + 1)).excess, `more than ${MAX_OBJECT_KEYS} keys`)
+  t.has(scanBody(wide(MAX_OBJECT_KEYS), 'events'), { excess: null, repeatedKey: null })
+  t.match(scanBody(wide(MAX_OBJECT_KEYS + 1), 'events').excess, `more than ${MAX_OBJECT_KEYS} keys`)
   const r = rejection({ ...valid, payload: JSON.parse(wide(MAX_OBJECT_KEYS + 1)) as object })
   t.same([r.status, r.error], [413, 'body_too_complex'])
   const atLimit = `{"topic":"t","event_id":"e","timestamp":"${valid.timestamp}","source":"s","payload":${wide(MAX_OBJECT_KEYS)}}`
@@ -184,16 +191,51 @@ t.test('a key repeated as the last of many in one object is found', async (t) =>
 t.test('a body may hold as many JSON values as the limit, not one more', async (t) => {
   // the array is one value, each element another
   const values = (count: number) => `[${'0,'.repeat(count - 2)}0]`
-  t.equal(scanBody(values(MAX_BODY_VALUES)).excess, null)
-  t.match(scanBody(values(MAX_BODY_VALUES + 1)).excess, `more than ${MAX_BODY_VALUES} JSON values`)
+  t.equal(scanBody(values(MAX_BODY_VALUES), 'events').excess, null)
+  t.match(
+    scanBody(values(MAX_BODY_VALUES + 1), 'events').excess,
+    `more than ${MAX_BODY_VALUES} JSON values`,
+  )
   const deep = '['.repeat(MAX_BODY_VALUES) + ']'.repeat(MAX_BODY_VALUES)
-  t.equal(scanBody(deep).excess, null, 'nesting counts each container once')
+  t.equal(scanBody(deep, 'events').excess, null, 'nesting counts each container once')
   const r = rejection('['.repeat(MAX_BODY_VALUES + 1) + ']'.repeat(MAX_BODY_VALUES + 1))
   t.same([r.status, r.error], [413, 'body_too_complex'])
   t.equal(
-    scanBody('{"s":"a,b:[c]{d}","n":-1.5e3,"t":true,"f":false,"z":null}').excess,
+    scanBody('{"s":"a,b:[c]{d}","n":-1.5e3,"t":true,"f":false,"z":null}', 'events').excess,
     null,
     'a string or number is one value whatever it contains',
+  )
+})
+
+t.test('the scan finds each event’s payload as published, in the events’ order', async (t) => {
+  const payloads = (json: string, eventsKey: string | null = 'events') =>
+    scanBody(json, eventsKey).payloads
+  t.same(payloads('[{"payload": {"a" : 1.0}},{"payload":[ 1, 2 ]},{"x":1}]'), [
+    '{"a" : 1.0}',
+    '[ 1, 2 ]',
+    undefined,
+  ])
+  t.same(payloads('[{"payload":"text"},{"payload":-1.5e3},{"payload":null}]'), [
+    '"text"',
+    '-1.5e3',
+    'null',
+  ])
+  t.same(payloads('{ "payload" :\n { "n": {"payload": 3} } }'), ['{ "n": {"payload": 3} }'])
+  t.same(payloads('[{"p\\u0061yload":{}}]'), ['{}'], 'the key spelled with an escape')
+  t.same(
+    payloads('{"payload":{"w":1},"events":[{"payload":{"e":1}},{"x":{"payload":2}}]}'),
+    ['{"e":1}', undefined],
+    'the wrapper is no event; a payload key nested in an event’s value is no payload',
+  )
+  t.same(
+    payloads('[{"events":[{"payload":1}],"payload":2}]'),
+    ['2'],
+    'an events key means something in a top-level object only',
+  )
+  t.same(
+    payloads('{"events":[{"payload":1}],"payload":2}\n{"payload":{"k":[]}}', null),
+    ['2', '{"k":[]}'],
+    'NDJSON: every top-level object is an event',
   )
 })
 
@@ -207,7 +249,7 @@ t.test('the scan ends on text that is not JSON, which the parse then refuses', a
     '{"a":tru',
     '\\"',
   ]) {
-    t.equal(scanBody(text).excess, null, text)
+    t.equal(scanBody(text, 'events').excess, null, text)
     t.equal(rejection(text).error, 'malformed_json', text)
   }
 })
