@@ -142,6 +142,7 @@ function results(report: BenchReport): string {
     ...report.scenarios.map((s) => row(report, s, naiveFor(report, s))),
     [...limit, count(report.limit.eventsPerSecond), '–', '–', '–', '100%', '–', '–'],
     ...report.naive.map((n) => row(report, n, n)),
+    ...floorOf(report).map((f) => row(report, f, undefined)),
   ]
   return markdownTable(
     COLUMNS.map(([head]) => head),
@@ -149,6 +150,8 @@ function results(report: BenchReport): string {
     COLUMNS.map(([, align]) => align),
   )
 }
+
+const floorOf = (report: BenchReport) => (report.floor === undefined ? [] : [report.floor])
 
 const CPU_COLUMNS: [string, Align][] = [
   ['#', 'left'],
@@ -184,6 +187,7 @@ function cpuTable(report: BenchReport): string {
     ...report.scenarios.map(cpuRow),
     [...limit, `${us(cpu.client)} (the client, per event)`],
     ...report.naive.map(cpuRow),
+    ...floorOf(report).map(cpuRow),
     ...report.generators.map(cpuRow),
   ]
   return (

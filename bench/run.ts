@@ -1,6 +1,6 @@
 /**
- * `npm run bench`: every scenario against a fresh aggregator and database, then the two
- * references (the database's own limit, the naive design), on 127.0.0.1. Writes
+ * `npm run bench`: every scenario against a fresh aggregator and database, then the references
+ * (the database's own limit, the naive design, the HTTP floor: bench/baselines/), on 127.0.0.1. Writes
  * `bench/results/<timestamp>.json` and prints the run as Markdown (bench/report.ts). `--quick`
  * runs a tiny load (what `npm test` does, so this code cannot rot); `--profile` adds a CPU
  * profile of the first scenario chosen (scenario 1 without `--only`); `--write-doc` keeps the
@@ -28,7 +28,14 @@ import { benchShards, machine, type Machine } from './machine.js'
 import { pacedInChild } from './paced.js'
 import { summariseProfiles, type ProfileLine } from './profile.js'
 import { startPostgres, tempDir, type ToolPostgres } from '../test/support/postgres.js'
-import { DUPLICATES, generatorLoad, naiveLoads, scenarios, type Scenario } from './scenarios.js'
+import {
+  DUPLICATES,
+  floorLoad,
+  generatorLoad,
+  naiveLoads,
+  scenarios,
+  type Scenario,
+} from './scenarios.js'
 import { Workload, type WorkloadOptions } from './workload.js'
 import { ensureWrk } from './wrk.js'
 import { renderReport } from './report.js'
@@ -37,6 +44,7 @@ import { drained, stats } from './server-stats.js'
 import { record } from '../scripts/docs/performance.js'
 
 const NAIVE = fileURLToPath(new URL('./baselines/naive.js', import.meta.url))
+const FLOOR = fileURLToPath(new URL('./baselines/http-floor.js', import.meta.url))
 
 export interface ScenarioResult {
   id: string
@@ -61,6 +69,8 @@ export interface BenchReport {
   scenarios: ScenarioResult[]
   limit: LimitResult
   naive: ScenarioResult[]
+  /** Scenario 2's load against the HTTP floor; absent from runs recorded before it existed. */
+  floor?: ScenarioResult
   /** The same load sent by each load generator, for what each costs per request. */
   generators: ScenarioResult[]
   /** The generator of the closed-loop scenarios. */
@@ -93,6 +103,7 @@ export async function bench(options: BenchOptions): Promise<BenchReport> {
   const generators: ScenarioResult[] = []
   let profile: BenchReport['profile'] = null
   let limit: LimitResult
+  let floor: ScenarioResult
   try {
     const postmaster = await serverPid(pg)
     const common = { shards, generator, postmaster }
@@ -129,6 +140,9 @@ export async function bench(options: BenchOptions): Promise<BenchReport> {
       say(`reference: ${scenario.title}`)
       naive.push(await runScenario(pg, scenario, { ...common, script: NAIVE }))
     }
+    const floorScenario = floorLoad(options.quick)
+    say(`reference: ${floorScenario.title}`)
+    floor = await runScenario(pg, floorScenario, { ...common, script: FLOOR })
     for (const name of generator === 'wrk' ? GENERATORS : GENERATORS.slice(1)) {
       const scenario = generatorLoad(options.quick, name)
       say(`reference: ${scenario.title}`)
@@ -160,6 +174,7 @@ export async function bench(options: BenchOptions): Promise<BenchReport> {
     scenarios: results,
     limit,
     naive,
+    floor,
     generators,
     generator,
     postgres,
@@ -250,7 +265,7 @@ async function runScenario(pg: ToolPostgres, s: Scenario, o: RunOptions): Promis
     const cpuAfter = await sample(probe)
     const seconds = (performance.now() - started) / 1000
     const peakRssMb = await server.peakRssMb()
-    const rows = Number((await sql`SELECT count(*) AS n FROM events`)[0]!.n)
+    const rows = s.stores === false ? 0 : await storedRows(sql)
     const received = after.received - before.received
     const unique = after.unique_processed - before.unique_processed
     const problems: string[] = []
@@ -270,7 +285,7 @@ async function runScenario(pg: ToolPostgres, s: Scenario, o: RunOptions): Promis
       received >= acknowledged && received <= acknowledged + unanswered,
       `received ${received}, acknowledged ${acknowledged} (+ at most ${unanswered} unanswered)`,
     )
-    if (result.failed === 0 && generated.events === received) {
+    if (s.stores !== false && result.failed === 0 && generated.events === received) {
       expect(
         unique === generated.unique,
         `stored ${unique} new events, the load had ${generated.unique}`,
@@ -299,6 +314,10 @@ async function runScenario(pg: ToolPostgres, s: Scenario, o: RunOptions): Promis
     await sql.end({ timeout: 5 })
     await pg.dropDatabase(name)
   }
+}
+
+async function storedRows(sql: Sql): Promise<number> {
+  return Number((await sql`SELECT count(*) AS n FROM events`)[0]!.n)
 }
 
 /** Fills the table (and its counters, so they agree) before a sustained run. */

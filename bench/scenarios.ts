@@ -17,6 +17,8 @@ export interface Scenario {
   rateOf?: { scenario: string; share: number }
   /** Dashboards open on `/live` for the whole run. */
   viewers?: number
+  /** False for a reference that stores nothing (the HTTP floor): only its counts are checked. */
+  stores?: false
 }
 
 export const DUPLICATES = 0.2
@@ -108,6 +110,22 @@ export function naiveLoads(quick: boolean): Scenario[] {
       requests: size(20_000, 200),
     },
   ]
+}
+
+/**
+ * Scenario 2's load against the HTTP floor (bench/baselines/http-floor.ts): what a single-event
+ * request costs before anything of the aggregator's own.
+ */
+export function floorLoad(quick: boolean): Scenario {
+  return {
+    id: 'floor-1',
+    title: 'HTTP floor: single events, parsed and answered, nothing stored',
+    eventsPerRequest: 1,
+    ack: 'durable',
+    connections: 200,
+    requests: quick ? 300 : 60_000,
+    stores: false,
+  }
 }
 
 /** The load each generator sends to show its own cost per request: single events, async. */

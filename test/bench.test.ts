@@ -7,14 +7,14 @@ import { bench } from '../bench/run.js'
 // machine this file alone can take longer than the suite's per-file timeout
 t.setTimeout(600_000)
 
-t.test('every scenario and both references run and count exactly on a tiny load', async (t) => {
+t.test('every scenario and every reference run and count exactly on a tiny load', async (t) => {
   const lines: string[] = []
   const report = await bench({ quick: true, profile: true, log: (line) => lines.push(line) })
   t.same(
     report.scenarios.map((s) => s.id),
     ['1', '1+dash', '2', '2½', '3', '4', '5'],
   )
-  for (const s of [...report.scenarios, ...report.naive]) {
+  for (const s of [...report.scenarios, ...report.naive, report.floor!]) {
     t.ok(s.exact, `${s.id} counts exactly ${s.problems.join('; ')}`)
     t.ok(s.events > 0 && s.peakRssMb > 0, `${s.id} measured`)
   }
@@ -28,5 +28,7 @@ t.test('every scenario and both references run and count exactly on a tiny load'
   const markdown = renderReport(report)
   t.match(markdown, /\| 1 +\| batches of 100, durable +\|/)
   t.match(markdown, /\| limit +\|/)
+  t.equal(report.floor?.events, 300, 'the HTTP floor counted every event it answered')
+  t.match(markdown, /\| floor-1 +\| HTTP floor: single events/)
   t.ok(lines.some((l) => l.startsWith('scenario 5')))
 })
