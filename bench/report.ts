@@ -109,6 +109,8 @@ function aggregatorTotal(cpu: CpuPerEvent): number | null {
   return main === null || others === null ? null : Math.round((main + others) * 10) / 10
 }
 
+const plural = (n: number, noun: string) => `${n} ${noun}${n === 1 ? '' : 's'}`
+
 const COLUMNS: [string, Align][] = [
   ['#', 'left'],
   ['scenario', 'left'],
@@ -137,7 +139,10 @@ function row(report: BenchReport, s: ScenarioResult, naive: ScenarioResult | und
 }
 
 function results(report: BenchReport): string {
-  const limit = ['limit', `COPY + merge straight into PostgreSQL, ${report.shards} connections`]
+  const limit = [
+    'limit',
+    `COPY + merge straight into PostgreSQL, ${plural(report.shards, 'connection')}`,
+  ]
   const rows = [
     ...report.scenarios.map((s) => row(report, s, naiveFor(report, s))),
     [...limit, count(report.limit.eventsPerSecond), '–', '–', '–', '100%', '–', '–'],
@@ -220,7 +225,7 @@ export function renderReport(report: BenchReport): string {
   const when = `${report.startedAt.slice(0, 16).replace('T', ' ')} UTC`
   const parts = [
     `Run of ${when} on ${m.cpus} cores (${m.model}), ${m.memoryGb} GiB, Node ${m.node}, ` +
-      `${m.platform}; ${report.shards} shards; closed-loop load from ${report.generator}.` +
+      `${m.platform}; ${plural(report.shards, 'shard')}; closed-loop load from ${report.generator}.` +
       settingsTried(report.postgres) +
       (report.quick ? ' **Quick run: a tiny load, the figures mean nothing.**' : ''),
     results(report),

@@ -88,6 +88,8 @@ export interface BenchOptions {
   only?: string[]
   /** PostgreSQL settings to try (e.g. `commit_delay`), for the embedded server. */
   postgres?: Record<string, string>
+  /** The aggregators' SHARDS, and the limit's connections; the default's value when absent. */
+  shards?: number
   log?: (line: string) => void
 }
 
@@ -96,7 +98,7 @@ export async function bench(options: BenchOptions): Promise<BenchReport> {
   const startedAt = new Date().toISOString()
   const postgres = options.postgres ?? {}
   const pg = await startPostgres(postgres)
-  const shards = benchShards()
+  const shards = options.shards ?? benchShards()
   const generator: Generator = ensureWrk(say) ? 'wrk' : 'autocannon'
   const results: ScenarioResult[] = []
   const naive: ScenarioResult[] = []
@@ -354,6 +356,18 @@ async function openDashboards(url: string, count: number): Promise<WebSocket[]> 
   )
 }
 
+/** `--shards N`: a whole number within SHARDS' range. */
+function shardCount(text: string): number {
+  const n = Number(text)
+  if (!Number.isInteger(n) || n < 1 || n > 64) {
+    process.stderr.write(
+      `bench: --shards takes a whole number from 1 to 64, not ${JSON.stringify(text)}\n`,
+    )
+    process.exit(2)
+  }
+  return n
+}
+
 /** `--postgres name=value`: one server setting. */
 function setting(text: string): [string, string] {
   const at = text.indexOf('=')
@@ -371,13 +385,21 @@ async function main(): Promise<void> {
       profile: { type: 'boolean', default: false },
       only: { type: 'string', default: '' },
       postgres: { type: 'string', multiple: true, default: [] },
+      shards: { type: 'string' },
       'write-doc': { type: 'boolean', default: false },
     },
   })
   refuseQuickRecord(RECORDING, values.quick, values['write-doc'])
   const only = values.only.split(',').filter(Boolean)
   const postgres = Object.fromEntries(values.postgres.map(setting))
-  const report = await bench({ quick: values.quick, profile: values.profile, only, postgres })
+  const shards = values.shards === undefined ? undefined : shardCount(values.shards)
+  const report = await bench({
+    quick: values.quick,
+    profile: values.profile,
+    only,
+    postgres,
+    shards,
+  })
   await finishRun(RECORDING, report, values['write-doc'])
 }
 

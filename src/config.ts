@@ -127,7 +127,7 @@ export const CONFIG_DOCS: { readonly [K in keyof typeof ConfigSchema.entries]: C
     unit: 'threads',
     default: 'min(4, cores)',
     meaning:
-      "Worker threads, each with one database connection. More shards = more parallel commits, until PostgreSQL's CPU is the limit.",
+      "Worker threads, each with one database connection. More shards = more parallel commits, until PostgreSQL's CPU is the limit; fewer = larger batches and less CPU per event, which wins where PostgreSQL shares the cores (docs/performance.md, shards per core).",
   },
   BATCH_MAX_EVENTS: {
     unit: 'events',

@@ -9,7 +9,8 @@ t.setTimeout(600_000)
 
 t.test('every scenario and every reference run and count exactly on a tiny load', async (t) => {
   const lines: string[] = []
-  const report = await bench({ quick: true, profile: true, log: (line) => lines.push(line) })
+  const log = (line: string) => lines.push(line)
+  const report = await bench({ quick: true, profile: true, shards: 1, log })
   t.same(
     report.scenarios.map((s) => s.id),
     ['1', '1+dash', '2', '2½', '3', '4', '5'],
@@ -27,7 +28,8 @@ t.test('every scenario and every reference run and count exactly on a tiny load'
   t.ok(report.profile !== null && report.profile.lines.length > 0, 'a CPU profile was summarised')
   const markdown = renderReport(report)
   t.match(markdown, /\| 1 +\| batches of 100, durable +\|/)
-  t.match(markdown, /\| limit +\|/)
+  t.match(markdown, /\| limit +\| COPY \+ merge straight into PostgreSQL, 1 connection +\|/)
+  t.match(markdown, /; 1 shard; /, 'the run names the shards it was given')
   t.equal(report.floor?.events, 300, 'the HTTP floor counted every event it answered')
   t.match(markdown, /\| floor-1 +\| HTTP floor: single events/)
   t.ok(lines.some((l) => l.startsWith('scenario 5')))
