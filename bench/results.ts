@@ -5,6 +5,7 @@
 import { mkdir, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { UsageError } from '../src/cli/command.js'
 
 const RESULTS = fileURLToPath(new URL('../../bench/results/', import.meta.url))
 
@@ -29,16 +30,9 @@ export interface Recording<R> {
 }
 
 /** `--write-doc` records real measurements: a quick run's are not, so the pair is refused. */
-export function refuseQuickRecord(
-  recording: Pick<Recording<unknown>, 'command'>,
-  quick: boolean,
-  writeDoc: boolean,
-): void {
-  if (!(quick && writeDoc)) return
-  process.stderr.write(
-    `${recording.command}: --write-doc records real measurements; --quick has none\n`,
-  )
-  process.exit(2)
+export function refuseQuickRecord(quick: boolean, writeDoc: boolean): void {
+  if (quick && writeDoc)
+    throw new UsageError('--write-doc records real measurements; --quick has none')
 }
 
 /** Keeps `report`, prints it, and with `writeDoc` records it in docs/. */

@@ -42,6 +42,7 @@ import { renderReport } from './report.js'
 import { finishRun, refuseQuickRecord, type Recording } from './results.js'
 import { drained, stats } from './server-stats.js'
 import { record } from '../scripts/docs/performance.js'
+import { command, UsageError, wholeNumber } from '../src/cli/command.js'
 
 const NAIVE = fileURLToPath(new URL('./baselines/naive.js', import.meta.url))
 const FLOOR = fileURLToPath(new URL('./baselines/http-floor.js', import.meta.url))
@@ -356,30 +357,40 @@ async function openDashboards(url: string, count: number): Promise<WebSocket[]> 
   )
 }
 
-/** `--shards N`: a whole number within SHARDS' range. */
-function shardCount(text: string): number {
-  const n = Number(text)
-  if (!Number.isInteger(n) || n < 1 || n > 64) {
-    process.stderr.write(
-      `bench: --shards takes a whole number from 1 to 64, not ${JSON.stringify(text)}\n`,
-    )
-    process.exit(2)
-  }
-  return n
-}
-
 /** `--postgres name=value`: one server setting. */
 function setting(text: string): [string, string] {
   const at = text.indexOf('=')
-  if (at <= 0) {
-    process.stderr.write(`bench: --postgres takes name=value, not ${JSON.stringify(text)}\n`)
-    process.exit(2)
-  }
+  if (at <= 0) throw new UsageError(`--postgres takes name=value, not ${JSON.stringify(text)}`)
   return [text.slice(0, at), text.slice(at + 1)]
 }
 
-async function main(): Promise<void> {
+/** `--shards N`: within the range SHARDS accepts. */
+function shardCount(text: string): number {
+  const n = wholeNumber('shards', text)
+  if (n > 64) throw new UsageError('--shards must be at most 64, as SHARDS')
+  return n
+}
+
+const USAGE = `npm run bench -- [options]: every scenario and reference, see docs/performance.md
+
+  --only 1,2              only these scenarios (the references always run)
+  --profile               a CPU profile of the aggregator under the first scenario chosen
+  --postgres name=value   the embedded PostgreSQL with this setting (repeatable)
+  --shards N              SHARDS of the aggregators, connections of the limit
+                          (default: SHARDS' default, one per core, at most 4)
+  --quick                 a tiny load, what npm test runs; its figures mean nothing
+  --write-doc             keep the run as docs/performance.json, rewrite docs/performance.md
+  -h, --help              this text
+`
+
+/** The command: its exit code; bad options throw (src/cli/command.ts says them in one line). */
+export async function main(
+  argv: string[],
+  out: NodeJS.WritableStream = process.stdout,
+): Promise<number> {
   const { values } = parseArgs({
+    args: argv,
+    strict: true,
     options: {
       quick: { type: 'boolean', default: false },
       profile: { type: 'boolean', default: false },
@@ -387,9 +398,14 @@ async function main(): Promise<void> {
       postgres: { type: 'string', multiple: true, default: [] },
       shards: { type: 'string' },
       'write-doc': { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
     },
   })
-  refuseQuickRecord(RECORDING, values.quick, values['write-doc'])
+  if (values.help) {
+    out.write(USAGE)
+    return 0
+  }
+  refuseQuickRecord(values.quick, values['write-doc'])
   const only = values.only.split(',').filter(Boolean)
   const postgres = Object.fromEntries(values.postgres.map(setting))
   const shards = values.shards === undefined ? undefined : shardCount(values.shards)
@@ -401,6 +417,7 @@ async function main(): Promise<void> {
     shards,
   })
   await finishRun(RECORDING, report, values['write-doc'])
+  return 0
 }
 
 const RECORDING: Recording<BenchReport> = {
@@ -411,4 +428,6 @@ const RECORDING: Recording<BenchReport> = {
   docs: 'docs/performance.md and docs/performance.json',
 }
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) await main()
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  await command(RECORDING.command, () => main(process.argv.slice(2)))
+}

@@ -27,6 +27,7 @@ import { urlTarget } from '../src/db/target.js'
 import { spawnAggregator, type Aggregator } from '../test/support/aggregator.js'
 import { startPostgres, type ToolPostgres } from '../test/support/postgres.js'
 import { record } from '../scripts/docs/subscribers.js'
+import { command } from '../src/cli/command.js'
 import { postmasterOf, processCpu, treeCpu } from './cpu.js'
 import { load } from './load.js'
 import { benchShards, machine, type Machine } from './machine.js'
@@ -539,16 +540,31 @@ class Follower {
   }
 }
 
-async function main(): Promise<void> {
+const USAGE = `npm run bench:subscribers -- [options]: ingestion while subscribers follow the feed
+
+  --quick                 a tiny load, what npm test runs; its figures mean nothing
+  --write-doc             keep the run as docs/performance-subscribers.json, rewrite
+                          docs/performance.md
+  -h, --help              this text
+`
+
+async function main(): Promise<number> {
   const { values } = parseArgs({
+    strict: true,
     options: {
       quick: { type: 'boolean', default: false },
       'write-doc': { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
     },
   })
-  refuseQuickRecord(RECORDING, values.quick, values['write-doc'])
+  if (values.help) {
+    process.stdout.write(USAGE)
+    return 0
+  }
+  refuseQuickRecord(values.quick, values['write-doc'])
   const report = await subscribersBench({ quick: values.quick })
   await finishRun(RECORDING, report, values['write-doc'])
+  return 0
 }
 
 const RECORDING: Recording<SubscribersReport> = {
@@ -559,4 +575,4 @@ const RECORDING: Recording<SubscribersReport> = {
   docs: 'docs/performance.md and docs/performance-subscribers.json',
 }
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) await main()
+if (process.argv[1] === fileURLToPath(import.meta.url)) await command(RECORDING.command, main)
