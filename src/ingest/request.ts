@@ -79,13 +79,13 @@ function validate(
   lines: number[] | null,
   payloads: (string | undefined)[],
 ): Parsed {
-  const events = new Array<Event>(items.length)
+  const events = new Array<EventRecord>(items.length)
   const issues: Issue[] = []
   let rejected = 0
   for (let index = 0; index < items.length; index++) {
     const result = v.safeParse(EventSchema, items[index])
     if (result.success) {
-      events[index] = result.output
+      events[index] = record(result.output, payloads[index])
       continue
     }
     rejected++
@@ -98,28 +98,25 @@ function validate(
       )
     }
   }
-  if (rejected === 0) return { ok: true, events: records(events, payloads) }
-  return fail({
-    error: 'validation',
-    message: `${rejected} of ${items.length} events are invalid; none was accepted`,
-    events: items.length,
-    issues,
-  })
+  if (rejected > 0) {
+    return fail({
+      error: 'validation',
+      message: `${rejected} of ${items.length} events are invalid; none was accepted`,
+      events: items.length,
+      issues,
+    })
+  }
+  // every item is an event object here, which is all the scan needs to have found them all
+  if (payloads.length !== items.length) {
+    throw new Error(`the body scan found ${payloads.length} events, the parse ${items.length}`)
+  }
+  return { ok: true, events }
 }
 
-/** The validated events, each payload the text it was published as (the schema's default if none). */
-function records(events: Event[], payloads: (string | undefined)[]): EventRecord[] {
-  // every item is an event object here, which is all the scan needs to have found them all
-  if (payloads.length !== events.length) {
-    throw new Error(`the body scan found ${payloads.length} events, the parse ${events.length}`)
-  }
-  return events.map(({ topic, event_id, timestamp, source, payload }, i) => ({
-    topic,
-    event_id,
-    timestamp,
-    source,
-    payload: payloads[i] ?? JSON.stringify(payload),
-  }))
+/** A validated event, its payload the text it was published as (the schema's default if none). */
+function record(event: Event, payload: string | undefined): EventRecord {
+  const { topic, event_id, timestamp, source } = event
+  return { topic, event_id, timestamp, source, payload: payload ?? JSON.stringify(event.payload) }
 }
 
 /** valibot words a missing key as a type mismatch; producers understand "is required" better. */
