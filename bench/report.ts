@@ -117,6 +117,7 @@ const COLUMNS: [string, Align][] = [
   ['events/s', 'right'],
   ['HTTP req/s', 'right'],
   ['latency ms p50 / p99 / max', 'left'],
+  ['events/batch', 'right'],
   ['peak RSS MB', 'right'],
   ['of limit', 'right'],
   ['vs naive', 'right'],
@@ -131,6 +132,7 @@ function row(report: BenchReport, s: ScenarioResult, naive: ScenarioResult | und
     count(s.eventsPerSecond),
     count(s.requestsPerSecond),
     `${p50} / ${p99} / ${max}`,
+    s.eventsPerBatch === undefined ? '–' : count(s.eventsPerBatch),
     String(s.peakRssMb),
     pct(s.eventsPerSecond / report.limit.eventsPerSecond),
     naive ? times(s.eventsPerSecond / naive.eventsPerSecond) : '–',
@@ -145,7 +147,7 @@ function results(report: BenchReport): string {
   ]
   const rows = [
     ...report.scenarios.map((s) => row(report, s, naiveFor(report, s))),
-    [...limit, count(report.limit.eventsPerSecond), '–', '–', '–', '100%', '–', '–'],
+    [...limit, count(report.limit.eventsPerSecond), '–', '–', '–', '–', '100%', '–', '–'],
     ...report.naive.map((n) => row(report, n, n)),
     ...floorOf(report).map((f) => row(report, f, undefined)),
   ]

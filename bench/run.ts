@@ -41,6 +41,7 @@ import { ensureWrk } from './wrk.js'
 import { renderReport } from './report.js'
 import { finishRun, refuseQuickRecord, type Recording } from './results.js'
 import { drained, stats } from './server-stats.js'
+import type { Stats } from '../src/stats/stats.js'
 import { record } from '../scripts/docs/performance.js'
 import { command, UsageError, wholeNumber } from '../src/cli/command.js'
 
@@ -55,6 +56,8 @@ export interface ScenarioResult {
   requestsPerSecond: number
   latencyMs: { p50: number; p99: number; max: number }
   refused: number
+  /** Events per committed batch, from the shards' counts in `/stats`; absent where none is kept. */
+  eventsPerBatch?: number
   peakRssMb: number
   exact: boolean
   problems: string[]
@@ -270,6 +273,7 @@ async function runScenario(pg: ToolPostgres, s: Scenario, o: RunOptions): Promis
     const peakRssMb = await server.peakRssMb()
     const rows = s.stores === false ? 0 : await storedRows(sql)
     const received = after.received - before.received
+    const batches = committedBatches(after) - committedBatches(before)
     const unique = after.unique_processed - before.unique_processed
     const problems: string[] = []
     const expect = (ok: boolean, what: string) => ok || problems.push(what)
@@ -302,6 +306,7 @@ async function runScenario(pg: ToolPostgres, s: Scenario, o: RunOptions): Promis
       requestsPerSecond: result.requestsPerSecond,
       latencyMs: result.latencyMs,
       refused: result.failed,
+      ...(batches > 0 ? { eventsPerBatch: Math.round(received / batches) } : {}),
       peakRssMb,
       exact: problems.length === 0,
       problems,
@@ -317,6 +322,11 @@ async function runScenario(pg: ToolPostgres, s: Scenario, o: RunOptions): Promis
     await sql.end({ timeout: 5 })
     await pg.dropDatabase(name)
   }
+}
+
+/** Batches committed so far; the naive baseline and the HTTP floor answer `/stats` without shards. */
+function committedBatches(s: Partial<Pick<Stats, 'shards'>>): number {
+  return (s.shards ?? []).reduce((n, shard) => n + shard.batches, 0)
 }
 
 async function storedRows(sql: Sql): Promise<number> {
