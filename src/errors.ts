@@ -49,6 +49,8 @@ export const INTERNAL_ERRORS = {
     'One flush attempt exceeded DB_TIMEOUT_MS; its statement is cancelled in the database, then it is retried.',
   ERR_AGG_SESSION_NOT_STOPPED:
     'A flush attempt that exceeded DB_TIMEOUT_MS was cancelled, but its database session had not ended after another DB_TIMEOUT_MS; the batch is retried.',
+  ERR_AGG_SESSION_REPLACED:
+    "A batch's database session was replaced between its merge and its COMMIT (the connection was lost and reopened): the COMMIT reached a session without the transaction, so nothing was committed; the batch is retried.",
   ERR_AGG_WRITE_GAVE_UP:
     "A worker gave a batch up (an error that is not transient, or DB_RETRY_MS ran out); its message carries the last error's code (e.g. the SQLSTATE) and the attempts.",
   ERR_AGG_BATCH_FAILED:

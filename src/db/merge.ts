@@ -5,20 +5,31 @@
  * cannot deadlock), and adds the outcome to this shard's counter rows. The counters always agree
  * with the stored rows.
  *
- * What a batch costs beyond its rows is paid per round trip and per statement, so the path holds
- * only the four it needs (BEGIN, COPY, merge, COMMIT):
- * - the merge is a prepared statement: parsed once per session, planned once (its generic plan:
- *   no parameter changes its shape), and sent as one Bind/Execute instead of a Parse/Describe
- *   round trip and a fresh plan for every batch;
- * - the staging table lives as long as the session and is emptied by every commit (ON COMMIT
- *   DELETE ROWS truncates it: a DELETE would leave dead rows that nothing vacuums in a temporary
- *   table, and every later batch would scan them). It is created when a COPY finds it missing
- *   (SQLSTATE 42P01), not checked for in every batch: a session can be replaced under us at any
- *   time (postgres.js ends a connection after a random 30–60 min `max_lifetime` and opens a new
- *   one for the next query; a lost connection is reopened the same way), and such a batch is
- *   redone once on the same connection after creating it, never failed for it.
+ * What a batch costs beyond its rows is paid per round trip: on this project's 2-core test
+ * machine a round trip cost the worker 50–80 µs of CPU and woke PostgreSQL's backend once more,
+ * so a batch takes three (docs/performance.md, "Three round trips per batch"):
+ * 1. one simple query holding `BEGIN`, the `COPY` and the `EXECUTE` of the merge; the server
+ *    begins, and asks for the rows;
+ * 2. the rows: the server copies them, runs the merge and answers its outcome;
+ * 3. `COMMIT`, sent only once the outcome and the transaction's id are known, so a commit whose
+ *    acknowledgement is lost can be settled (in-doubt.ts) instead of stored twice.
+ *
+ * The merge is prepared once per session (`PREPARE`): parsed once, planned once (its generic
+ * plan: no parameter changes its shape). The staging table lives as long as the session and is
+ * emptied by every commit (ON COMMIT DELETE ROWS truncates it: a DELETE would leave dead rows
+ * that nothing vacuums in a temporary table, and every later batch would scan them). Both are
+ * made when a batch finds them missing (SQLSTATE 42P01 or 26000), not checked for in every
+ * batch: a session can be replaced under us at any time (postgres.js ends a connection after a
+ * random 30–60 min `max_lifetime` and opens a new one for the next query; a lost connection is
+ * reopened the same way), and such a batch is redone once on the same connection after making
+ * them, never failed for it.
+ *
+ * The transaction is held by hand, which postgres.js allows on a client of one connection
+ * (`max: 1`, postgres-store.ts). A COMMIT that reached a replacement session would succeed with
+ * a mere warning while the merge's transaction died with its session, so the COMMIT must be
+ * answered by the backend that ran the merge.
  */
-import type postgres from 'postgres'
+import { AggregatorError } from '../errors.js'
 import type { Sql } from './connect.js'
 
 const STAGING = `
@@ -77,9 +88,25 @@ export interface MergeProgress {
   began(pid: number): void
   /**
    * The transaction's id (xid8, as text) and the outcome once the merge is done, just before
-   * COMMIT is sent: from then until it is acknowledged, the batch is in doubt.
+   * COMMIT is sent: from then until it is acknowledged, the batch is in doubt. The COMMIT waits
+   * for a promise returned here.
    */
-  committing(transaction: string, outcomes: MergeOutcome[]): void
+  committing(transaction: string, outcomes: MergeOutcome[]): void | Promise<void>
+}
+
+/** The prepared merge's name in each writer's session. */
+const MERGE_STATEMENT = 'merge_batch'
+
+/** What a batch's first query may meet on a session that has not stored one yet. */
+const UNPREPARED = new Set(['42P01', '26000']) // undefined_table, invalid_sql_statement_name
+
+export class SessionReplaced extends AggregatorError {
+  constructor(merged: number, committed: number) {
+    super(
+      'ERR_AGG_SESSION_REPLACED',
+      `the session that ran the merge (backend ${merged}) was gone before its COMMIT, which went to backend ${committed}: nothing was committed`,
+    )
+  }
 }
 
 export async function mergeBatch(
@@ -89,54 +116,93 @@ export async function mergeBatch(
   listSaved: boolean,
   progress: MergeProgress,
 ): Promise<void> {
-  const merge = () =>
-    sql.begin(async (tx) => {
-      await copyRows(tx, rows, progress)
-      const params = [owner.instance, owner.shard, listSaved]
-      const merged = await tx.unsafe<MergeRow[]>(MERGE, params, { prepare: true })
-      const outcomes = merged.filter((row): row is MergeRow & MergeOutcome => row.part !== null)
-      progress.committing(merged[0]!.transaction, outcomes)
-    })
+  const batch = `BEGIN; COPY staging FROM STDIN; EXECUTE ${MERGE_STATEMENT}(${literal(owner.instance)}, ${owner.shard}, ${listSaved})`
+  let merged: Merged
   try {
-    await merge()
+    merged = await copyAndMerge(sql, batch, rows, progress)
   } catch (error) {
-    if ((error as { code?: unknown }).code !== UNDEFINED_TABLE) throw error
-    // a new session: its COPY was refused before any row was written, nothing is in doubt
-    await sql.unsafe(STAGING)
-    await merge()
+    if (!UNPREPARED.has(String((error as { code?: unknown }).code))) throw error
+    // a new session: its COPY or merge was refused before any row was stored, nothing is in doubt
+    await prepareSession(sql)
+    merged = await copyAndMerge(sql, batch, rows, progress)
+  }
+  const outcomes = merged.rows.filter((row): row is MergeRow & MergeOutcome => row.part !== null)
+  await progress.committing(merged.rows[0]!.transaction, outcomes)
+  const commit = sql`COMMIT`
+  await commit
+  const committed = (commit as unknown as QueryInternals).state.pid
+  if (committed !== merged.pid) throw new SessionReplaced(merged.pid, committed)
+}
+
+/** Ends the failed batch's transaction, then makes the staging table and the merge. */
+async function prepareSession(sql: Sql): Promise<void> {
+  await sql.unsafe(`ROLLBACK; ${STAGING}`).simple()
+  const [prepared] = await sql<{ n: number }[]>`
+    SELECT count(*)::int AS n FROM pg_prepared_statements WHERE name = ${MERGE_STATEMENT}`
+  if (prepared!.n === 0) {
+    await sql.unsafe(`PREPARE ${MERGE_STATEMENT}(text, int, boolean) AS ${MERGE}`)
   }
 }
 
-const UNDEFINED_TABLE = '42P01'
+/** A text as an SQL literal, whatever `standard_conforming_strings` says (as `quote_literal`). */
+function literal(text: string): string {
+  return `E'${text.replaceAll('\\', '\\\\').replaceAll("'", "''")}'`
+}
+
+/** postgres.js's query, as far as this module reaches into it (none of it is typed). */
+interface QueryInternals {
+  /** The backend of the connection that ran it, stamped when it is sent. */
+  state: { pid: number }
+  /** Settle the query's promise; postgres.js calls them as the server answers. */
+  resolve: (value: unknown) => void
+  reject: (error: Error) => void
+}
+
+interface Merged {
+  /** The backend that ran the batch's transaction so far. */
+  pid: number
+  rows: MergeRow[]
+}
 
 /**
- * COPY the rows into staging, settled by the server's answer either way. postgres.js never
- * settles the writable when the server rejects the data after its last row
- * (porsager/postgres#1173, open): the error goes to the COPY query's `reject`, whose promise
- * already resolved with the writable, and is lost; the batch would hang until DB_TIMEOUT_MS and
- * be retried as if the connection were at fault. So that `reject` is wrapped to settle the COPY
- * with the real error (and its SQLSTATE). An error while rows are still being written arrives on
- * the writable itself. Once the server has accepted the COPY, the transaction is known to have
- * begun on its backend: `progress.began` learns which.
+ * Sends the batch's simple query, then its rows once the server asks for them, and returns the
+ * merge's rows. postgres.js settles a COPY query with its writable as soon as the server asks
+ * for rows, and has no way to hand over what the statements after the COPY return: the query's
+ * `resolve` is wrapped to catch its second call (at ReadyForQuery: one result per statement that
+ * returned rows, the merge's last). Its `reject` is wrapped too: postgres.js never settles the
+ * writable when the server rejects the data after its last row (porsager/postgres#1173, open),
+ * so an error after the COPY began would be lost and the batch would hang until DB_TIMEOUT_MS;
+ * this way it fails with the real error (and its SQLSTATE). An error while rows are still being
+ * written arrives on the writable itself.
  */
-async function copyRows(
-  tx: postgres.TransactionSql,
+async function copyAndMerge(
+  sql: Sql,
+  text: string,
   rows: Uint8Array,
   progress: MergeProgress,
-): Promise<void> {
-  const query = tx`COPY staging FROM STDIN`
-  const copy = await query.writable()
-  // postgres.js stamps a query with its connection's backend when it sends it (not typed)
-  progress.began((query as unknown as { state: { pid: number } }).state.pid)
-  await new Promise<void>((resolve, reject) => {
-    // postgres.js rejects a query with its PostgresError (or a connection Error)
-    const settles = query as unknown as { reject: (error: Error) => void }
-    const rejectQuery = settles.reject
-    settles.reject = (error) => {
+): Promise<Merged> {
+  const query = sql.unsafe(text)
+  const internals = query as unknown as QueryInternals
+  let fail!: (error: Error) => void
+  const merged = new Promise<MergeRow[]>((resolve, reject) => {
+    fail = reject
+    const { resolve: resolveQuery, reject: rejectQuery } = internals
+    internals.resolve = (writable) => {
+      internals.resolve = (results) => resolve((results as MergeRow[][]).at(-1)!)
+      resolveQuery(writable)
+    }
+    internals.reject = (error) => {
       reject(error)
       rejectQuery(error)
     }
-    copy.once('error', reject)
-    copy.end(Buffer.from(rows.buffer, rows.byteOffset, rows.byteLength), () => resolve())
   })
+  // an error before the server asked for rows rejects the writable with it, which is thrown here
+  merged.catch(() => {})
+  const copy = await query.writable()
+  // once the server has accepted the COPY, the transaction is known to have begun on its backend
+  const pid = internals.state.pid
+  progress.began(pid)
+  copy.once('error', fail)
+  copy.end(Buffer.from(rows.buffer, rows.byteOffset, rows.byteLength))
+  return { pid, rows: await merged }
 }

@@ -5,7 +5,7 @@
 import type { Sql } from './connect.js'
 import { requireUtf8 } from './encoding.js'
 
-const MIGRATIONS: readonly string[] = [
+export const MIGRATIONS: readonly string[] = [
   `
   CREATE TABLE events (
     seq         bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,

@@ -41,6 +41,7 @@ const RETRYABLE = new Map<string, Backoff>([
   ['CONNECT_TIMEOUT', RECONNECT],
   ['ERR_AGG_ATTEMPT_TIMEOUT', RECONNECT], // the worker's bound on one attempt (workers/flush.ts)
   ['ERR_AGG_SESSION_NOT_STOPPED', RECONNECT], // that attempt, cancelled, still running (abandon.ts)
+  ['ERR_AGG_SESSION_REPLACED', RECONNECT], // a COMMIT that reached a new session (merge.ts)
 ])
 
 /** The backoff an error deserves, or `null` when it is not transient. */
