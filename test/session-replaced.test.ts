@@ -63,29 +63,32 @@ t.test('a failed batch answers a fixed message and logs the database error', asy
   t.match(failed, { err: { message: /^\[42P01\] relation "events" does not exist/ } })
 })
 
-t.test('a COMMIT that would reach a replacement session fails, and nothing is stored', async (t) => {
-  // a client whose socket the test holds, to lose it between the merge and the COMMIT
-  let socket: net.Socket | null = null
-  const { hostname, port } = new URL(db.url)
-  const sql = postgres(db.url, {
-    max: 1,
-    onnotice: () => {},
-    socket: () => (socket = net.connect({ host: hostname, port: Number(port) })),
-  } as postgres.Options<Record<string, never>>)
-  t.teardown(() => sql.end({ timeout: 0 }))
-  const rows = Buffer.from(stagingRow(1, unitEvent('session.lost', '1')))
-  let doubt: string | null = null
-  const write = mergeBatch(sql, rows, { instance: 'session-test', shard: 0 }, false, {
-    began: () => {},
-    async committing(transaction) {
-      doubt = transaction
-      const lost = socket!
-      lost.destroy()
-      // postgres.js has heard of it (its listener came first) and opens a new session next
-      await once(lost, 'close')
-    },
-  })
-  await t.rejects(write, { code: 'ERR_AGG_SESSION_REPLACED', message: /nothing was committed/ })
-  t.equal(await storedEvents(db.sql, 'session.lost'), 0)
-  t.equal(await committed(db.sql, doubt!), false, 'the retry finds the transaction not committed')
-})
+t.test(
+  'a COMMIT that would reach a replacement session fails, and nothing is stored',
+  async (t) => {
+    // a client whose socket the test holds, to lose it between the merge and the COMMIT
+    let socket: net.Socket | null = null
+    const { hostname, port } = new URL(db.url)
+    const sql = postgres(db.url, {
+      max: 1,
+      onnotice: () => {},
+      socket: () => (socket = net.connect({ host: hostname, port: Number(port) })),
+    } as postgres.Options<Record<string, never>>)
+    t.teardown(() => sql.end({ timeout: 0 }))
+    const rows = Buffer.from(stagingRow(1, unitEvent('session.lost', '1')))
+    let doubt: string | null = null
+    const write = mergeBatch(sql, rows, { instance: 'session-test', shard: 0 }, false, {
+      began: () => {},
+      async committing(transaction) {
+        doubt = transaction
+        const lost = socket!
+        lost.destroy()
+        // postgres.js has heard of it (its listener came first) and opens a new session next
+        await once(lost, 'close')
+      },
+    })
+    await t.rejects(write, { code: 'ERR_AGG_SESSION_REPLACED', message: /nothing was committed/ })
+    t.equal(await storedEvents(db.sql, 'session.lost'), 0)
+    t.equal(await committed(db.sql, doubt!), false, 'the retry finds the transaction not committed')
+  },
+)
