@@ -12,6 +12,7 @@ import net from 'node:net'
 import { setTimeout as sleep } from 'node:timers/promises'
 import postgres from 'postgres'
 import t from 'tap'
+import type { SocketOption } from '../src/db/connect.js'
 import { stagingRow } from '../src/db/copy-text.js'
 import { committed } from '../src/db/in-doubt.js'
 import { mergeBatch } from '../src/db/merge.js'
@@ -68,12 +69,10 @@ t.test(
   async (t) => {
     // a client whose socket the test holds, to lose it between the merge and the COMMIT
     let socket: net.Socket | null = null
-    const { hostname, port } = new URL(db.url)
-    const sql = postgres(db.url, {
-      max: 1,
-      onnotice: () => {},
-      socket: () => (socket = net.connect({ host: hostname, port: Number(port) })),
-    } as postgres.Options<Record<string, never>>)
+    const held: SocketOption = {
+      socket: ({ host, port }) => (socket = net.connect({ host: host[0]!, port: port[0]! })),
+    }
+    const sql = postgres(db.url, { max: 1, onnotice: () => {}, ...held })
     t.teardown(() => sql.end({ timeout: 0 }))
     const rows = Buffer.from(stagingRow(1, unitEvent('session.lost', '1')))
     let doubt: string | null = null

@@ -48,6 +48,6 @@ export function connect(target: DbTarget, options: ConnectOptions): Sql {
 }
 
 /** postgres.js supports a socket factory (src/connection.js) but does not declare it. */
-interface SocketOption {
+export interface SocketOption {
   socket: (options: { host: string[]; port: number[] }) => net.Socket
 }

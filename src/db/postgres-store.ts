@@ -80,6 +80,7 @@ class PostgresConnection implements StoreConnection {
 
 function session(options: ConnectionOptions): Sql {
   return connect(options.target, {
+    // one connection: merge.ts holds each batch's transaction by hand, which needs it
     max: 1,
     connectTimeoutS: Math.max(1, Math.ceil(options.connectTimeoutMs / 1000)),
     onnotice: (notice) => process.emitWarning(`postgres notice: ${notice.message}`),
